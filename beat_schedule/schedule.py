@@ -1,0 +1,78 @@
+"""Django wiring for django-celery-beat, without a Django project.
+
+`configure` points Django at the schedule database (a SQLite file beside JSORC's own,
+or JSORC's PostgreSQL database), `migrate` creates its tables, and `sync` writes the
+regeneration task at the current backoff_interval; Beat's DatabaseScheduler notices
+the change on its next loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from jsorc.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+REGENERATION_TASK = "jsorc.regenerate"
+REGENERATION_ENTRY = "jsorc regeneration"
+
+
+def django_database(settings: Settings) -> dict[str, Any]:
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3",
+                "NAME": str(settings.home / "beat.sqlite3"),
+                "OPTIONS": {"timeout": 30}}
+    if url.get_backend_name() == "postgresql":
+        return {"ENGINE": "django.db.backends.postgresql", "NAME": url.database,
+                "USER": url.username or "", "PASSWORD": url.password or "",
+                "HOST": url.host or "", "PORT": str(url.port or "")}
+    raise ValueError(f"Beat's schedule cannot live in {url.get_backend_name()!r}")
+
+
+def configure(settings: Settings) -> None:
+    import django
+    from django.conf import settings as django_settings
+
+    if not django_settings.configured:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        django_settings.configure(
+            INSTALLED_APPS=["django_celery_beat"],
+            DATABASES={"default": django_database(settings)},
+            USE_TZ=True,
+            TIME_ZONE="UTC",
+            DEFAULT_AUTO_FIELD="django.db.models.AutoField",
+        )
+        django.setup()
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", "django_celery_beat", verbosity=0, interactive=False)
+
+
+def sync(backoff_interval: float) -> int:
+    """Schedule regeneration every `backoff_interval` seconds; returns the period used."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every = max(1, round(backoff_interval))
+    interval, _ = IntervalSchedule.objects.get_or_create(every=every,
+                                                         period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.update_or_create(
+        name=REGENERATION_ENTRY,
+        defaults={"task": REGENERATION_TASK, "interval": interval, "enabled": True},
+    )
+    logger.info("Regeneration scheduled every %d s.", every)
+    return every
+
+
+def current_period() -> int | None:
+    from django_celery_beat.models import PeriodicTask
+
+    entry = PeriodicTask.objects.filter(name=REGENERATION_ENTRY).first()
+    return None if entry is None or entry.interval is None else entry.interval.every

@@ -1,0 +1,112 @@
+"""Durable records in SQL (SQLAlchemy): action configs, placement history, settings.
+
+SQLite by default, PostgreSQL in production. Redis holds the live copies; what is here
+is what survives a Redis restart. Tables are created on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ActionConfigRow(Base):
+    __tablename__ = "jsorc_action_configs"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class PlacementEventRow(Base):
+    __tablename__ = "jsorc_placement_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(200), index=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SettingRow(Base):
+    __tablename__ = "jsorc_settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        Base.metadata.create_all(self.engine)
+
+    def save_config(self, name: str, config: dict[str, Any]) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(ActionConfigRow, name)
+            if row is None:
+                session.add(ActionConfigRow(name=name, config=config))
+            else:
+                row.config = config
+                row.updated = _now()
+
+    def fetch_configs(self) -> dict[str, dict[str, Any]]:
+        with Session(self.engine) as session:
+            return {row.name: row.config for row in session.scalars(select(ActionConfigRow))}
+
+    def record_placement(self, action: str, mode: str, status: str, reason: str = "") -> None:
+        with Session(self.engine) as session, session.begin():
+            session.add(PlacementEventRow(action=action, mode=mode, status=status, reason=reason))
+
+    def placement_history(self, action: str | None = None) -> list[dict[str, Any]]:
+        query = select(PlacementEventRow).order_by(PlacementEventRow.id)
+        if action is not None:
+            query = query.where(PlacementEventRow.action == action)
+        with Session(self.engine) as session:
+            return [
+                {"action": r.action, "mode": r.mode, "status": r.status, "reason": r.reason,
+                 "at": r.at.isoformat()}
+                for r in session.scalars(query)
+            ]
+
+    def save_settings(self, values: dict[str, Any]) -> None:
+        with Session(self.engine) as session, session.begin():
+            for key, value in values.items():
+                session.merge(SettingRow(key=key, value=json.dumps(value)))
+
+    def fetch_settings(self) -> dict[str, Any]:
+        with Session(self.engine) as session:
+            return {row.key: json.loads(row.value) for row in session.scalars(select(SettingRow))}
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _wal(dbapi_connection: Any, _record: Any) -> None:
+        # Several processes write: WAL lets readers go on while one writes.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    return engine

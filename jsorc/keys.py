@@ -1,0 +1,50 @@
+"""The whole Redis keyspace of JSORC, in one place.
+
+Every key starts with `jsorc:` so a shared Redis stays readable. Hashes hold records;
+JSON strings hold nested values inside them.
+"""
+
+PREFIX = "jsorc:"
+
+# hash: action name -> config JSON
+CONFIGS = PREFIX + "configs"
+
+# hash per placed action: mode, status, url, spec, error, updated
+PLACEMENT = PREFIX + "placement:{name}"
+# set: names of actions that have a placement
+PLACEMENTS = PREFIX + "placements"
+# int: bumped on every placement change; routers compare it to know they are current
+PLACEMENT_VERSION = PREFIX + "placement:version"
+# pub/sub channel: the name of an action whose placement changed
+PLACEMENT_CHANNEL = PREFIX + "placement:changes"
+
+# hash per action server started by the local backend: pid, port, url, create_time, log
+SERVER = PREFIX + "server:{name}"
+# set: names of actions with a server record
+SERVERS = PREFIX + "servers"
+
+# hash per kept-alive service: status, error, checked
+SERVICE = PREFIX + "service:{name}"
+
+# lock: one regeneration tick at a time across every worker and Beat
+REGENERATION_LOCK = PREFIX + "lock:regeneration"
+# lock: one spawn or retire of a given action at a time
+ACTION_LOCK = PREFIX + "lock:action:{name}"
+# hash: counters of regeneration ticks (run, skipped, respawned)
+REGENERATION_STATS = PREFIX + "regeneration:stats"
+
+
+def placement(name: str) -> str:
+    return PLACEMENT.format(name=name)
+
+
+def server(name: str) -> str:
+    return SERVER.format(name=name)
+
+
+def service(name: str) -> str:
+    return SERVICE.format(name=name)
+
+
+def action_lock(name: str) -> str:
+    return ACTION_LOCK.format(name=name)

@@ -1,0 +1,87 @@
+"""Regeneration: the periodic tick that brings dead action servers back.
+
+Single-flight across every worker and Beat replica: a tick takes a Redis lock whose TTL
+outlasts a tick; a tick that finds the lock held is skipped and counted as such. The
+tick decides and marks; the respawns themselves are handed to `respawn` (the task
+layer enqueues them), so a slow start never holds up the tick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from jsorc import keys
+from jsorc.backends import fetch_spec
+from jsorc.errors import ActionNotReady
+from jsorc.locks import single_flight
+from jsorc.placement import FAILED, READY, REMOTE, STARTING, Placement
+from jsorc.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+# Seconds: the lock outlives a tick by at least this much.
+MIN_LOCK_TTL = 30.0
+# Health probes run this many at a time.
+PROBE_THREADS = 16
+
+
+@dataclasses.dataclass
+class TickReport:
+    skipped: bool = False
+    checked: int = 0
+    respawned: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_tick(rt: Runtime, *, respawn: Callable[[str], None]) -> TickReport:
+    """One regeneration tick; `respawn(name)` is called for each action to bring back."""
+    started = time.monotonic()
+    ttl = max(MIN_LOCK_TTL, 3 * rt.settings.backoff_interval)
+    with single_flight(rt.state.client, keys.REGENERATION_LOCK, ttl=ttl) as lock:
+        if lock is None:
+            rt.state.count_tick("skipped")
+            logger.debug("Regeneration tick skipped: another is running.")
+            return TickReport(skipped=True)
+        report = TickReport()
+        remote = [p for p in rt.state.fetch_placements().values() if p.mode == REMOTE]
+        report.checked = len(remote)
+        with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
+            verdicts = list(pool.map(lambda p: (p, _needs_respawn(rt, p)), remote))
+        for placement, why in verdicts:
+            if why and rt.settings.automation:
+                _mark_starting(rt, placement, why)
+                respawn(placement.name)
+                report.respawned.append(placement.name)
+        rt.state.count_tick("run")
+        if report.respawned:
+            rt.state.count_tick("respawned", len(report.respawned))
+        report.seconds = time.monotonic() - started
+        return report
+
+
+def _needs_respawn(rt: Runtime, placement: Placement) -> str:
+    """Why the placement's server must be started again, or '' when it is fine."""
+    if placement.status == FAILED:
+        return f"retry after failure: {placement.error}"
+    if placement.status == STARTING:
+        overdue = time.time() - placement.updated > rt.settings.server_start_timeout + 30
+        return "start never finished" if overdue else ""
+    if placement.status != READY:
+        return ""
+    if not rt.backend.alive(placement.name):
+        return "server process is gone"
+    try:
+        fetch_spec(placement.url)
+    except ActionNotReady as exc:
+        return f"server does not answer: {exc}"
+    return ""
+
+
+def _mark_starting(rt: Runtime, placement: Placement, why: str) -> None:
+    logger.info("Regenerating action %r: %s", placement.name, why)
+    rt.state.save_placement(placement.evolve(status=STARTING, error=""))
+    rt.db.record_placement(placement.name, REMOTE, STARTING, f"regeneration: {why}")

@@ -1,0 +1,243 @@
+"""The client-side router: sends each action call to the in-process module or to the
+remote server, by the placement currently in Redis.
+
+A router keeps a local view of every placement. A listener thread follows the
+placement channel and re-syncs the view at once (so a module whose placement moved away
+is freed promptly); a version check at most every `refresh_interval` seconds covers
+missed messages. A call on the hot path costs a dict lookup and a clock read.
+Remote calls go over pooled keep-alive connections and are never retried blindly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import redis
+import urllib3
+
+from jsorc import keys
+from jsorc.actions.configs import parse_config
+from jsorc.actions.modules import HOST, ModuleHost
+from jsorc.actions.wire import encode_call
+from jsorc.errors import (ActionCallError, ActionNotLoaded, ActionNotReady, BadRequest,
+                          ConfigError)
+from jsorc.placement import MODULE, READY, STARTING, Placement
+from jsorc.state import StateStore
+
+logger = logging.getLogger(__name__)
+
+# Seconds between version checks when no change message arrives.
+REFRESH_INTERVAL = 1.0
+# Seconds a call waits for a STARTING remote action to become READY.
+READY_WAIT = 30.0
+# Seconds a remote call may take, connect included.
+CALL_TIMEOUT = 60.0
+# Connections kept open per action server.
+POOL_SIZE = 16
+# Seconds the listener waits before re-subscribing after Redis trouble.
+RESUBSCRIBE_DELAY = 1.0
+
+Target = Callable[..., Any]
+
+
+class Router:
+    def __init__(
+        self,
+        state: StateStore,
+        *,
+        allowed_modules: tuple[str, ...],
+        host: ModuleHost = HOST,
+        refresh_interval: float = REFRESH_INTERVAL,
+        ready_wait: float = READY_WAIT,
+        call_timeout: float = CALL_TIMEOUT,
+        listen: bool = True,
+    ) -> None:
+        self.state = state
+        self.allowed_modules = allowed_modules
+        self.host = host
+        self.refresh_interval = refresh_interval
+        self.ready_wait = ready_wait
+        self.timeout = urllib3.Timeout(connect=5.0, read=call_timeout)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._view: dict[str, Placement] = {}
+        self._targets: dict[str, Target] = {}
+        self._pools: dict[str, urllib3.HTTPConnectionPool] = {}
+        self._version = -1
+        self._checked = 0.0
+        self._stopping = threading.Event()
+        self._listener: threading.Thread | None = None
+        self.sync()
+        if listen:
+            self._listener = threading.Thread(target=self._listen, name="jsorc-router",
+                                              daemon=True)
+            self._listener.start()
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call action function `name` ("group.func") wherever it is placed."""
+        if time.monotonic() - self._checked > self.refresh_interval:
+            self.sync()
+        target = self._targets.get(name) or self._resolve(name)
+        return target(*args, **kwargs)
+
+    def placement(self, action: str) -> Placement | None:
+        return self._view.get(action)
+
+    def sync(self, *, force: bool = False) -> None:
+        """Bring the local view up to date with Redis; free modules placed elsewhere."""
+        with self._lock:
+            version = self.state.placement_version()
+            self._checked = time.monotonic()
+            if version == self._version and not force:
+                return
+            view = self.state.fetch_placements()
+            self._view, self._targets, self._version = view, {}, version
+            for action in self.host.loaded():
+                placed = view.get(action)
+                if placed is None or placed.mode != MODULE:
+                    self.host.unload(action)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+        for pool in self._pools.values():
+            pool.close()
+
+    def __enter__(self) -> Router:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # resolution
+
+    def _resolve(self, name: str) -> Target:
+        deadline = time.monotonic() + self.ready_wait
+        with self._lock:
+            while True:
+                placement = self._placement_of(name)
+                if placement is None:
+                    raise ActionNotLoaded(
+                        f"action {name!r} is not loaded; load it first, e.g. "
+                        f"`jsorc actions load {name.split('.')[0]} --mode module`"
+                    )
+                if placement.mode == MODULE:
+                    target = self._module_target(placement, name)
+                    break
+                if placement.status == READY:
+                    target = self._remote_target(placement, name)
+                    break
+                if placement.status != STARTING or time.monotonic() > deadline:
+                    raise ActionNotReady(
+                        f"remote action {placement.name!r} is {placement.status}"
+                        + (f": {placement.error}" if placement.error else "")
+                    )
+                self._changed.wait(timeout=min(self.refresh_interval, 0.2))
+                self.sync()
+            self._targets[name] = target
+            return target
+
+    def _placement_of(self, name: str) -> Placement | None:
+        group = name.rsplit(".", 1)[0]
+        if group in self._view:
+            return self._view[group]
+        for placement in self._view.values():
+            if name in placement.spec:
+                return placement
+        for placement in self._view.values():
+            if placement.mode == MODULE and name in self._import(placement.name):
+                return placement
+        return None
+
+    def _import(self, action: str) -> dict:
+        functions = self.host.functions(action)
+        if functions is not None:
+            return functions
+        raw = self.state.fetch_config(action)
+        if raw is None:
+            raise ConfigError(f"action {action!r} is placed but has no config")
+        return self.host.load(parse_config(action, raw, allowed=self.allowed_modules))
+
+    def _module_target(self, placement: Placement, name: str) -> Target:
+        functions = self._import(placement.name)
+        if name not in functions:
+            raise BadRequest(
+                f"action {placement.name!r} has no function {name!r}; "
+                f"it has {sorted(functions)}"
+            )
+        return functions[name].func
+
+    def _remote_target(self, placement: Placement, name: str) -> Target:
+        if name not in placement.spec:
+            raise BadRequest(
+                f"action {placement.name!r} has no function {name!r}; "
+                f"it has {sorted(placement.spec)}"
+            )
+        params = placement.spec[name]
+        pool = self._pool(placement.url)
+        path = f"/{name.rsplit('.', 1)[-1]}/"
+        timeout = self.timeout
+
+        def remote_call(*args: Any, **kwargs: Any) -> Any:
+            body = json.dumps(encode_call(params, args, kwargs))
+            try:
+                response = pool.urlopen(
+                    "POST", path, body=body, headers={"Content-Type": "application/json"},
+                    timeout=timeout, retries=False, preload_content=True,
+                )
+            except urllib3.exceptions.HTTPError as exc:
+                self._checked = 0.0  # the placement may have moved: re-check next call
+                raise ActionNotReady(
+                    f"action server of {placement.name!r} at {placement.url} failed: {exc}"
+                ) from exc
+            return _result(name, response)
+
+        return remote_call
+
+    def _pool(self, url: str) -> urllib3.HTTPConnectionPool:
+        pool = self._pools.get(url)
+        if pool is None:
+            parts = urlsplit(url)
+            pool = urllib3.HTTPConnectionPool(parts.hostname, parts.port, maxsize=POOL_SIZE,
+                                              block=False)
+            self._pools[url] = pool
+        return pool
+
+    # change notifications
+
+    def _listen(self) -> None:
+        while not self._stopping.is_set():
+            pubsub = self.state.client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(keys.PLACEMENT_CHANNEL)
+                while not self._stopping.is_set():
+                    if pubsub.get_message(timeout=0.5) is not None:
+                        self.sync()
+            except (redis.RedisError, OSError):
+                logger.warning("Placement listener lost Redis; re-subscribing.", exc_info=True)
+                self._stopping.wait(RESUBSCRIBE_DELAY)
+            except Exception:
+                logger.exception("Placement listener failed to sync; going on.")
+                self._stopping.wait(RESUBSCRIBE_DELAY)
+            finally:
+                pubsub.close()
+
+
+def _result(name: str, response: urllib3.BaseHTTPResponse) -> Any:
+    try:
+        value = json.loads(response.data)
+    except ValueError as exc:
+        raise ActionCallError(
+            f"{name} answered {response.status} with a body that is not JSON", status=response.status
+        ) from exc
+    if response.status == 200:
+        return value
+    detail = value.get("detail") if isinstance(value, dict) else value
+    raise ActionCallError(f"{name} failed ({response.status}): {detail}", status=response.status)

@@ -1,0 +1,18 @@
+"""The regeneration task Beat fires every backoff_interval."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from jsorc.regeneration import run_tick
+from tasks.actions import spawn_action
+from tasks.app import app, runtime
+
+
+@app.task(name="jsorc.regenerate", ignore_result=False)
+def regenerate() -> dict[str, Any]:
+    rt = runtime()
+    rt.refresh_settings()
+    report = run_tick(rt, respawn=lambda name: spawn_action.delay(name, reason="regeneration"))
+    return dataclasses.asdict(report)
