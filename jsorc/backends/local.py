@@ -83,21 +83,14 @@ class LocalBackend:
         return None if process is None else process.pid
 
     def retire(self, name: str) -> bool:
+        """Stop the server, then forget it: the record goes only once the process has."""
         process = self._process(name)
+        if process is not None:
+            _stop(process)
+            logger.info("Stopped action server %r (pid %d).", name, process.pid)
         self.state.delete_server(name)
         (self.run_dir / f"{name}.port").unlink(missing_ok=True)
-        if process is None:
-            return False
-        try:
-            process.send_signal(signal.SIGTERM)
-            process.wait(STOP_GRACE)
-        except psutil.TimeoutExpired:
-            logger.warning("Action server %r ignored SIGTERM; killing it.", name)
-            process.kill()
-        except psutil.NoSuchProcess:
-            pass
-        logger.info("Stopped action server %r (pid %d).", name, process.pid)
-        return True
+        return process is not None
 
     def names(self) -> list[str]:
         return sorted(self.state.fetch_servers())
@@ -124,6 +117,18 @@ def _detach(command: list[str], log_file: Path) -> int:
     if launched.returncode != 0:
         raise BackendError(f"could not launch {command[2:4]}: {launched.stderr.strip()}")
     return int(launched.stdout.strip())
+
+
+def _stop(process: psutil.Process) -> None:
+    try:
+        process.send_signal(signal.SIGTERM)
+        process.wait(STOP_GRACE)
+    except psutil.TimeoutExpired:
+        logger.warning("Action server pid %d ignored SIGTERM; killing it.", process.pid)
+        process.kill()
+        process.wait(STOP_GRACE)
+    except psutil.NoSuchProcess:
+        pass
 
 
 def _running(process: psutil.Process) -> bool:
