@@ -24,13 +24,20 @@ REGENERATION_ENTRY = "jsorc regeneration"
 def django_database(settings: Settings) -> dict[str, Any]:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3",
-                "NAME": str(settings.home / "beat.sqlite3"),
-                "OPTIONS": {"timeout": 30}}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(settings.home / "beat.sqlite3"),
+            "OPTIONS": {"timeout": 30},
+        }
     if url.get_backend_name() == "postgresql":
-        return {"ENGINE": "django.db.backends.postgresql", "NAME": url.database,
-                "USER": url.username or "", "PASSWORD": url.password or "",
-                "HOST": url.host or "", "PORT": str(url.port or "")}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": url.database,
+            "USER": url.username or "",
+            "PASSWORD": url.password or "",
+            "HOST": url.host or "",
+            "PORT": str(url.port or ""),
+        }
     raise ValueError(f"Beat's schedule cannot live in {url.get_backend_name()!r}")
 
 
@@ -61,8 +68,9 @@ def sync(backoff_interval: float) -> int:
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     every = max(1, round(backoff_interval))
-    interval, _ = IntervalSchedule.objects.get_or_create(every=every,
-                                                         period=IntervalSchedule.SECONDS)
+    interval, _ = IntervalSchedule.objects.get_or_create(
+        every=every, period=IntervalSchedule.SECONDS
+    )
     PeriodicTask.objects.update_or_create(
         name=REGENERATION_ENTRY,
         defaults={"task": REGENERATION_TASK, "interval": interval, "enabled": True},

@@ -8,17 +8,19 @@
    with the action placed remote, both against the SAME action server. Reports µs per call
    of each and the ratio router/raw.
 
-Each side runs timed batches of `--calls` calls; within a round the two sides run one
-batch each, back to back, and the order flips every round, so machine noise hits both
-alike. Per-call figures are medians over `--rounds` rounds; overheads and ratios are
-medians of the per-round pairs. Both sides pay the same loop cost. The router's own
-amortised cost (a Redis version check at most once a second) is included, as in real use.
+Each side runs timed batches of `--calls` calls (`--remote-calls` in remote mode, whose
+calls are far slower); within a round the two sides run one batch each, back to back,
+and the order flips every round, so machine noise hits both alike. Per-call figures are
+medians over `--rounds` rounds; overheads and ratios are medians of the per-round pairs.
+Both sides pay the same loop cost. The router's own amortised cost (a Redis version check
+at most once a second) is included, as in real use.
 Prints figures and ratios only: no pass/fail thresholds.
 
 The script starts a private Redis and an action server on 127.0.0.1 and stops them at
 the end. Run from the project root:
 
-    .venv/bin/python benchmarks/router_overhead.py [--calls N] [--rounds R] [--json]
+    .venv/bin/python benchmarks/router_overhead.py [--calls N] [--remote-calls M]
+                                                   [--rounds R] [--json]
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ import http.client
 import json
 import os
 import platform
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -55,11 +59,16 @@ SPEC_PATH = "/jaseci_actions_spec/"
 CALL_PATH = "/word_count/"
 HEADERS = {"Content-Type": "application/json"}
 
-# Defaults: calls per timed batch and rounds; about 15 s in all on a 2-core machine.
-DEFAULT_CALLS = 1000
+# Defaults: calls per timed batch in each mode, and rounds. A remote call costs ~44 ms
+# today (see SLOW_REMOTE_US), so the defaults take about 25 s on a 2-core machine.
+DEFAULT_CALLS = 20_000
+DEFAULT_REMOTE_CALLS = 20
 DEFAULT_ROUNDS = 11
 # Untimed calls per side before measuring (imports, connections, caches).
-WARMUP_CALLS = 200
+MODULE_WARMUP_CALLS = 200
+REMOTE_WARMUP_CALLS = 10
+# µs; a raw loopback POST slower than this is flagged (~40 ms is the delayed-ACK timer).
+SLOW_REMOTE_US = 10_000
 # Seconds the action server has to write its port file.
 SERVER_START_TIMEOUT_S = 20.0
 # Seconds between checks for the port file.
@@ -85,7 +94,7 @@ def per_call_us(side: Side, calls: int) -> float:
     return (time.perf_counter() - start) / calls * US_PER_S
 
 
-def warm_up(side: Side, calls: int = WARMUP_CALLS) -> None:
+def warm_up(side: Side, calls: int) -> None:
     func, args = side
     for _ in range(calls):
         func(*args)
@@ -114,8 +123,8 @@ def spread(values: list[float]) -> tuple[float, float]:
 
 
 def summarise(base_us: list[float], router_us: list[float]) -> dict[str, Any]:
-    overheads = [r - b for b, r in zip(base_us, router_us)]
-    ratios = [r / b for b, r in zip(base_us, router_us)]
+    overheads = [r - b for b, r in zip(base_us, router_us, strict=True)]
+    ratios = [r / b for b, r in zip(base_us, router_us, strict=True)]
     return {
         "base_us": statistics.median(base_us),
         "base_us_p25_p75": spread(base_us),
@@ -138,10 +147,24 @@ def start_action_server(workdir: Path) -> tuple[subprocess.Popen, str]:
     log = (workdir / "server.log").open("wb")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "jsorc.server", "--name", ACTION, "--module", MODULE_PATH,
-               "--host", HOST, "--port", "0", "--port-file", str(port_file)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                               stdout=log, stderr=subprocess.STDOUT)
+    command = [
+        sys.executable,
+        "-m",
+        "jsorc.server",
+        "--name",
+        ACTION,
+        "--module",
+        MODULE_PATH,
+        "--host",
+        HOST,
+        "--port",
+        "0",
+        "--port-file",
+        str(port_file),
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+    )
     log.close()
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while not port_file.exists():
@@ -203,16 +226,16 @@ def bench_module(state: StateStore, router: Router, *, calls: int, rounds: int) 
     routed: Side = (router.call, (FUNCTION, TEXT))
     if router.call(FUNCTION, TEXT) != word_count(TEXT):
         raise RuntimeError("router and direct call disagree in module mode")
-    warm_up(direct)
-    warm_up(routed)
+    warm_up(direct, MODULE_WARMUP_CALLS)
+    warm_up(routed, MODULE_WARMUP_CALLS)
     return summarise(*interleaved(direct, routed, calls=calls, rounds=rounds))
 
 
-def bench_remote(state: StateStore, router: Router, url: str, *, calls: int,
-                 rounds: int) -> dict:
+def bench_remote(state: StateStore, router: Router, url: str, *, calls: int, rounds: int) -> dict:
     port = int(url.rsplit(":", 1)[1])
-    state.save_placement(Placement(name=ACTION, mode=REMOTE, status=READY, url=url,
-                                   spec=fetch_spec(port)))
+    state.save_placement(
+        Placement(name=ACTION, mode=REMOTE, status=READY, url=url, spec=fetch_spec(port))
+    )
     router.sync(force=True)
     placed = router.placement(ACTION)
     if placed is None or placed.mode != REMOTE:
@@ -223,8 +246,8 @@ def bench_remote(state: StateStore, router: Router, url: str, *, calls: int,
         routed: Side = (router.call, (FUNCTION, TEXT))
         if raw[0](*raw[1]) != router.call(FUNCTION, TEXT):
             raise RuntimeError("router and raw POST disagree in remote mode")
-        warm_up(raw)
-        warm_up(routed)
+        warm_up(raw, REMOTE_WARMUP_CALLS)
+        warm_up(routed, REMOTE_WARMUP_CALLS)
         raw_socket = conn.sock
         result = summarise(*interleaved(raw, routed, calls=calls, rounds=rounds))
         result["raw_connection_reused"] = conn.sock is raw_socket
@@ -237,12 +260,15 @@ def bench_remote(state: StateStore, router: Router, url: str, *, calls: int,
 # reporting
 
 
-def print_report(results: dict, *, calls: int, rounds: int) -> None:
+def print_report(results: dict) -> None:
     module, remote = results["module"], results["remote"]
     print(f"JSORC router overhead: {FUNCTION}({TEXT!r})")
-    print(f"{calls} calls per batch x {rounds} interleaved rounds per side; "
-          f"Python {platform.python_version()}, {os.cpu_count()} CPUs\n")
-    header = f"{'mode':<7} {'path':<31} {'µs/call median':>15} {'p25-p75':>19}"
+    print(
+        f"batches of {results['calls']} calls (module) / {results['remote_calls']} calls "
+        f"(remote) x {results['rounds']} interleaved rounds per side; "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs\n"
+    )
+    header = f"{'mode':<7} {'path':<31} {'µs/call median':>15} {'p25-p75':>21}"
     print(header)
     print("-" * len(header))
     rows = [
@@ -253,36 +279,67 @@ def print_report(results: dict, *, calls: int, rounds: int) -> None:
     ]
     for mode, path, result, side in rows:
         low, high = result[f"{side}_us_p25_p75"]
-        print(f"{mode:<7} {path:<31} {result[f'{side}_us']:>15.2f} "
-              f"{low:>9.2f}-{high:<9.2f}")
+        print(f"{mode:<7} {path:<31} {result[f'{side}_us']:>15.2f} {f'{low:.2f}-{high:.2f}':>21}")
     print()
     low, high = module["overhead_us_p25_p75"]
-    print(f"module: the router adds {module['overhead_us']:.2f} µs/call "
-          f"(p25-p75 {low:.2f}-{high:.2f}) to a direct call "
-          f"of {module['base_us']:.2f} µs: router/direct = {module['ratio']:.2f}x")
+    print(
+        f"module: router - direct = {module['overhead_us']:+.2f} µs/call "
+        f"(p25-p75 {low:.2f}-{high:.2f}) on a direct call "
+        f"of {module['base_us']:.2f} µs: router/direct = {module['ratio']:.2f}x"
+    )
     low, high = remote["ratio_p25_p75"]
-    print(f"remote: router/raw = {remote['ratio']:.2f}x (p25-p75 {low:.2f}-{high:.2f}); "
-          f"the router adds {remote['overhead_us']:.1f} µs/call to a raw POST "
-          f"of {remote['base_us']:.1f} µs "
-          f"(raw connection reused: {remote['raw_connection_reused']}, "
-          f"router connections opened: {remote['router_connections_opened']})")
+    print(
+        f"remote: router/raw = {remote['ratio']:.2f}x (p25-p75 {low:.2f}-{high:.2f}); "
+        f"router - raw = {remote['overhead_us']:+.1f} µs/call on a raw POST "
+        f"of {remote['base_us']:.1f} µs "
+        f"(raw connection reused: {remote['raw_connection_reused']}, "
+        f"router connections opened: {remote['router_connections_opened']})"
+    )
+    if remote["base_us"] > SLOW_REMOTE_US:
+        print(
+            f"note: a raw loopback POST takes {remote['base_us'] / 1000:.0f} ms; ~40 ms "
+            "looks like Nagle's algorithm meeting a delayed ACK in the action server's "
+            "replies, which drowns the router's own cost"
+        )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=DEFAULT_CALLS,
-                        help=f"calls per timed batch (default {DEFAULT_CALLS})")
-    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
-                        help=f"interleaved rounds per comparison (default {DEFAULT_ROUNDS})")
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=DEFAULT_CALLS,
+        help=f"calls per timed batch in module mode (default {DEFAULT_CALLS})",
+    )
+    parser.add_argument(
+        "--remote-calls",
+        type=int,
+        default=DEFAULT_REMOTE_CALLS,
+        help=f"calls per timed batch in remote mode (default {DEFAULT_REMOTE_CALLS})",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=DEFAULT_ROUNDS,
+        help=f"interleaved rounds per comparison (default {DEFAULT_ROUNDS})",
+    )
     parser.add_argument("--json", action="store_true", help="also print the results as JSON")
     opts = parser.parse_args(argv)
-    if opts.calls < 1 or opts.rounds < 1:
-        parser.error("--calls and --rounds must be at least 1")
+    if min(opts.calls, opts.remote_calls, opts.rounds) < 1:
+        parser.error("--calls, --remote-calls and --rounds must be at least 1")
     return opts
+
+
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    """Unwind like Ctrl-C so the servers are stopped; ignore repeats (`timeout` sends
+    SIGTERM to the process and again to its group) so they cannot cut the clean-up short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with tempfile.TemporaryDirectory(prefix="jsorc-bench-") as tmp:
         workdir = Path(tmp)
         redis_server = RedisServer(directory=workdir / "redis").start()
@@ -296,10 +353,12 @@ def main(argv: list[str] | None = None) -> int:
             results = {
                 "function": FUNCTION,
                 "calls": opts.calls,
+                "remote_calls": opts.remote_calls,
                 "rounds": opts.rounds,
                 "module": bench_module(state, router, calls=opts.calls, rounds=opts.rounds),
-                "remote": bench_remote(state, router, url, calls=opts.calls,
-                                       rounds=opts.rounds),
+                "remote": bench_remote(
+                    state, router, url, calls=opts.remote_calls, rounds=opts.rounds
+                ),
             }
         finally:
             if router is not None:
@@ -307,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             if server is not None:
                 stop_process(server)
             redis_server.stop()
-    print_report(results, calls=opts.calls, rounds=opts.rounds)
+    print_report(results)
     if opts.json:
         print(json.dumps(results, indent=2))
     return 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from jsorc.actions.configs import ActionConfig, check_module, resolve_config
 from jsorc.errors import ActionNotLoaded, BadRequest
@@ -37,8 +38,9 @@ def configure(rt: Runtime, name: str, config: Any) -> ActionConfig:
     return parsed
 
 
-def load(rt: Runtime, name: str, mode: str, *, dispatch: Dispatch,
-         keep_service: bool = False) -> Placement:
+def load(
+    rt: Runtime, name: str, mode: str, *, dispatch: Dispatch, keep_service: bool = False
+) -> Placement:
     """Place action `name` in `mode`; a remote load returns at once with STARTING."""
     if mode not in MODES:
         raise BadRequest(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
@@ -63,8 +65,9 @@ def load(rt: Runtime, name: str, mode: str, *, dispatch: Dispatch,
     return placement
 
 
-def unload(rt: Runtime, name: str, mode: str = "auto", *, dispatch: Dispatch,
-           keep_service: bool = False) -> Placement:
+def unload(
+    rt: Runtime, name: str, mode: str = "auto", *, dispatch: Dispatch, keep_service: bool = False
+) -> Placement:
     """Remove the placement of `name`; a remote one's server is retired unless kept."""
     if mode not in UNLOAD_MODES:
         raise BadRequest(f"mode must be one of {', '.join(UNLOAD_MODES)}, not {mode!r}")
@@ -97,8 +100,14 @@ def status(rt: Runtime, name: str | None = None) -> dict[str, Any]:
 
 def _describe(rt: Runtime, name: str, placement: Placement | None) -> dict[str, Any]:
     config = rt.state.fetch_config(name) or {}
-    described = {"name": name, "mode": "none", "status": None, "url": None, "functions": [],
-                 "error": None}
+    described = {
+        "name": name,
+        "mode": "none",
+        "status": None,
+        "url": None,
+        "functions": [],
+        "error": None,
+    }
     if placement is not None:
         described.update(placement.to_json())
     described["memory_mb"] = config.get("memory_mb")

@@ -11,8 +11,9 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from jsorc.errors import JsorcError
 from jsorc.settings import Settings
@@ -38,8 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--api-port", type=int, help="0 for any free port")
     up.add_argument("--flower", action="store_true", help="also start Flower")
     up.add_argument("--flower-port", type=int, default=5555)
-    up.add_argument("--external-redis", action="store_true",
-                    help="use JSORC_REDIS_URL instead of a private Redis")
+    up.add_argument(
+        "--external-redis",
+        action="store_true",
+        help="use JSORC_REDIS_URL instead of a private Redis",
+    )
     sub.add_parser("demo", help="start the stack and watch JSORC manage real actions")
 
     api = sub.add_parser("api", help="serve the HTTP API")
@@ -51,26 +55,35 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = actions.add_subparsers(dest="verb", required=True)
     config = verbs.add_parser("config", help="register an action's config")
     config.add_argument("name")
-    config.add_argument("config", help="module exposing ACTION_CONFIGS, a JSON object, "
-                                       "or @file.json")
+    config.add_argument(
+        "config", help="module exposing ACTION_CONFIGS, a JSON object, or @file.json"
+    )
     load = verbs.add_parser("load", help="load an action as a module or a remote service")
     load.add_argument("name")
     load.add_argument("--mode", required=True)
-    load.add_argument("--keep-service", action="store_true",
-                      help="when moving to module mode, leave the remote server running")
+    load.add_argument(
+        "--keep-service",
+        action="store_true",
+        help="when moving to module mode, leave the remote server running",
+    )
     load.add_argument("--wait", action="store_true", help="wait until it is READY")
     status = verbs.add_parser("status", help="one action's state, or all")
     status.add_argument("name", nargs="?")
     unload = verbs.add_parser("unload", help="unload an action; retires its server")
     unload.add_argument("name")
     unload.add_argument("--mode", default="auto")
-    unload.add_argument("--keep-service", action="store_true",
-                        help="leave the remote server running")
+    unload.add_argument(
+        "--keep-service", action="store_true", help="leave the remote server running"
+    )
 
     call = sub.add_parser("call", help="call an action function through the router")
     call.add_argument("function", help='"group.function", e.g. text_tools.word_count')
-    call.add_argument("arguments", nargs="?", default="{}",
-                      help="a JSON object of named arguments, or a JSON array of positional ones")
+    call.add_argument(
+        "arguments",
+        nargs="?",
+        default="{}",
+        help="a JSON object of named arguments, or a JSON array of positional ones",
+    )
     return parser
 
 
@@ -78,8 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(normalise_args(sys.argv[1:] if argv is None else argv))
     quiet = args.command in ("demo", "actions", "call")
     level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return _run(args)
     except JsorcError as exc:
@@ -109,8 +121,12 @@ def _run(args: argparse.Namespace) -> int:
 def _up(settings: Settings, args: argparse.Namespace) -> int:
     from jsorc.stack import Stack
 
-    stack = Stack(settings, api_port=args.api_port, external_redis=args.external_redis,
-                  flower_port=args.flower_port if args.flower else None)
+    stack = Stack(
+        settings,
+        api_port=args.api_port,
+        external_redis=args.external_redis,
+        flower_port=args.flower_port if args.flower else None,
+    )
     stack.start()
     print("JSORC is up; Ctrl-C stops everything it started.", flush=True)
     try:
@@ -141,8 +157,7 @@ def _beat(settings: Settings) -> int:
     schedule.configure(rt.settings)
     schedule.migrate()
     schedule.sync(rt.settings.backoff_interval)
-    app.Beat(scheduler="django_celery_beat.schedulers:DatabaseScheduler",
-             loglevel="INFO").run()
+    app.Beat(scheduler="django_celery_beat.schedulers:DatabaseScheduler", loglevel="INFO").run()
     return 0
 
 

@@ -13,31 +13,48 @@ from typing import Any
 
 import urllib3
 
-from jsorc.errors import (ActionNotLoaded, ActionNotReady, BadRequest, JsorcError,
-                          ModuleNotAllowed, StateUnavailable, UnknownAction)
+from jsorc.errors import (
+    ActionNotLoaded,
+    ActionNotReady,
+    BadRequest,
+    JsorcError,
+    ModuleNotAllowed,
+    StateUnavailable,
+    UnknownAction,
+)
 from jsorc.router import Router
 from jsorc.state import StateStore
 
-_ERRORS = {400: BadRequest, 403: ModuleNotAllowed, 404: UnknownAction, 409: ActionNotLoaded,
-           422: BadRequest, 503: StateUnavailable}
+_ERRORS = {
+    400: BadRequest,
+    403: ModuleNotAllowed,
+    404: UnknownAction,
+    409: ActionNotLoaded,
+    422: BadRequest,
+    503: StateUnavailable,
+}
 # Seconds an API request may take.
 REQUEST_TIMEOUT = 30.0
 
 
 class Client:
-    def __init__(self, api_url: str, *, redis_url: str | None = None,
-                 allowed_modules: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, api_url: str, *, redis_url: str | None = None, allowed_modules: tuple[str, ...] = ()
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.redis_url = redis_url
         self.allowed_modules = allowed_modules
-        self._http = urllib3.PoolManager(retries=False,
-                                         timeout=urllib3.Timeout(total=REQUEST_TIMEOUT))
+        self._http = urllib3.PoolManager(
+            retries=False, timeout=urllib3.Timeout(total=REQUEST_TIMEOUT)
+        )
 
     def admin(self, endpoint: str, /, **body: Any) -> dict[str, Any]:
         """Call `POST /js_admin/<name>`; the reply's JSON, or the server's error raised."""
         try:
             response = self._http.request(
-                "POST", f"{self.api_url}/js_admin/{endpoint}", body=json.dumps(body),
+                "POST",
+                f"{self.api_url}/js_admin/{endpoint}",
+                body=json.dumps(body),
                 headers={"Content-Type": "application/json"},
             )
         except urllib3.exceptions.HTTPError as exc:
@@ -45,8 +62,9 @@ class Client:
         try:
             reply = json.loads(response.data)
         except ValueError as exc:
-            raise JsorcError(f"API answered {response.status} with a body that is not JSON") \
-                from exc
+            raise JsorcError(
+                f"API answered {response.status} with a body that is not JSON"
+            ) from exc
         if response.status >= 400 or not reply.get("success", False):
             kind = _ERRORS.get(response.status, JsorcError)
             raise kind(reply.get("error") or f"API answered {response.status}")
@@ -60,20 +78,24 @@ class Client:
         return self.admin("jsorc_actions_config", name=name, config=config)["config"]
 
     def load(self, name: str, mode: str, *, keep_service: bool = False) -> dict[str, Any]:
-        return self.admin("jsorc_actions_load", name=name, mode=mode,
-                          keep_service=keep_service)["action_status"]
+        return self.admin("jsorc_actions_load", name=name, mode=mode, keep_service=keep_service)[
+            "action_status"
+        ]
 
-    def unload(self, name: str, mode: str = "auto", *,
-               keep_service: bool = False) -> dict[str, Any]:
-        return self.admin("jsorc_actions_unload", name=name, mode=mode,
-                          keep_service=keep_service)["action_status"]
+    def unload(
+        self, name: str, mode: str = "auto", *, keep_service: bool = False
+    ) -> dict[str, Any]:
+        return self.admin("jsorc_actions_unload", name=name, mode=mode, keep_service=keep_service)[
+            "action_status"
+        ]
 
     def status(self, name: str | None = None) -> dict[str, Any]:
         body = {} if name is None else {"name": name}
         return self.admin("jsorc_actions_status", **body)["action_status"]
 
-    def wait_for(self, name: str, *, status: str | None = "READY", timeout: float = 120.0,
-                 poll: float = 0.2) -> dict[str, Any]:
+    def wait_for(
+        self, name: str, *, status: str | None = "READY", timeout: float = 120.0, poll: float = 0.2
+    ) -> dict[str, Any]:
         """Poll until action `name` has `status` (None: until it has no placement)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -90,5 +112,6 @@ class Client:
         """A router following this JSORC's placements (needs its Redis URL)."""
         if not self.redis_url:
             raise BadRequest("a router needs the JSORC Redis URL: Client(..., redis_url=...)")
-        return Router(StateStore.from_url(self.redis_url), allowed_modules=self.allowed_modules,
-                      **options)
+        return Router(
+            StateStore.from_url(self.redis_url), allowed_modules=self.allowed_modules, **options
+        )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -76,8 +76,13 @@ class Database:
             query = query.where(PlacementEventRow.action == action)
         with Session(self.engine) as session:
             return [
-                {"action": r.action, "mode": r.mode, "status": r.status, "reason": r.reason,
-                 "at": r.at.isoformat()}
+                {
+                    "action": r.action,
+                    "mode": r.mode,
+                    "status": r.status,
+                    "reason": r.reason,
+                    "at": r.at.isoformat(),
+                }
                 for r in session.scalars(query)
             ]
 

@@ -56,8 +56,9 @@ def run_demo(settings: Settings) -> int:
 
 def _scenario(stack: Stack, say: Any) -> None:
     settings = stack.settings
-    client = Client(stack.api_url, redis_url=settings.redis_url,
-                    allowed_modules=settings.allowed_modules)
+    client = Client(
+        stack.api_url, redis_url=settings.redis_url, allowed_modules=settings.allowed_modules
+    )
     for name in ("text_tools", "vectors", "classifier"):
         client.configure(name, "jsorc_examples.config")
     say("registered configs from jsorc_examples.config: text_tools, vectors, classifier")
@@ -88,13 +89,17 @@ def _scenario(stack: Stack, say: Any) -> None:
         _watch(client, "classifier", "STARTING", say, timeout=4 * settings.backoff_interval)
         healed = _watch(client, "classifier", "READY", say, timeout=START_ALLOWANCE)
         took = time.monotonic() - killed_at
-        say(f"regeneration brought classifier back at {healed['url']} in {took:.1f}s "
-            f"(backoff_interval {settings.backoff_interval:g}s)")
+        say(
+            f"regeneration brought classifier back at {healed['url']} in {took:.1f}s "
+            f"(backoff_interval {settings.backoff_interval:g}s)"
+        )
         new_pid = stack_server_pid(stack, "classifier")
         if new_pid == pid:
             raise DemoFailed("the classifier's server has the pid of the killed one")
-        say(f"classifier.predict after healing -> "
-            f"{router.call('classifier.predict', [5.0, 3.4, 1.5, 0.2])['species']}")
+        say(
+            f"classifier.predict after healing -> "
+            f"{router.call('classifier.predict', [5.0, 3.4, 1.5, 0.2])['species']}"
+        )
 
     for name in ("text_tools", "vectors", "classifier"):
         client.unload(name)
@@ -104,8 +109,9 @@ def _scenario(stack: Stack, say: Any) -> None:
     say(f"unloaded all three; the classifier's server (pid {new_pid}) is gone")
 
 
-def _watch(client: Client, name: str, status: str | None, say: Any, *,
-           timeout: float) -> dict[str, Any]:
+def _watch(
+    client: Client, name: str, status: str | None, say: Any, *, timeout: float
+) -> dict[str, Any]:
     """Poll until `name` reaches `status`, printing each status it passes through."""
     deadline = time.monotonic() + timeout
     seen = _last_seen.get(name)

@@ -50,15 +50,31 @@ class RedisServer:
     def start(self) -> RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         command = [
-            redis_executable(), "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", str(self.directory),
-            "--logfile", str(self.directory / "redis.log"), "--daemonize", "no",
+            redis_executable(),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.directory),
+            "--logfile",
+            str(self.directory / "redis.log"),
+            "--daemonize",
+            "no",
         ]
         # Its own session: a Ctrl-C meant for the supervisor must not stop Redis before
         # the supervisor has used it to find and stop the action servers.
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
@@ -68,8 +84,10 @@ class RedisServer:
             except redis.ConnectionError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"Redis did not start on port {self.port}; "
-                                       f"see {self.directory / 'redis.log'}") from None
+                    raise RuntimeError(
+                        f"Redis did not start on port {self.port}; "
+                        f"see {self.directory / 'redis.log'}"
+                    ) from None
                 time.sleep(0.05)
             finally:
                 client.close()

@@ -14,7 +14,8 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
@@ -24,8 +25,7 @@ from jsorc import keys
 from jsorc.actions.configs import parse_config
 from jsorc.actions.modules import HOST, ModuleHost
 from jsorc.actions.wire import encode_call
-from jsorc.errors import (ActionCallError, ActionNotLoaded, ActionNotReady, BadRequest,
-                          ConfigError)
+from jsorc.errors import ActionCallError, ActionNotLoaded, ActionNotReady, BadRequest, ConfigError
 from jsorc.placement import MODULE, READY, STARTING, Placement
 from jsorc.state import StateStore
 
@@ -74,8 +74,7 @@ class Router:
         self._listener: threading.Thread | None = None
         self.sync()
         if listen:
-            self._listener = threading.Thread(target=self._listen, name="jsorc-router",
-                                              daemon=True)
+            self._listener = threading.Thread(target=self._listen, name="jsorc-router", daemon=True)
             self._listener.start()
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
@@ -169,8 +168,7 @@ class Router:
         functions = self._import(placement.name)
         if name not in functions:
             raise BadRequest(
-                f"action {placement.name!r} has no function {name!r}; "
-                f"it has {sorted(functions)}"
+                f"action {placement.name!r} has no function {name!r}; it has {sorted(functions)}"
             )
         return functions[name].func
 
@@ -189,8 +187,13 @@ class Router:
             body = json.dumps(encode_call(params, args, kwargs))
             try:
                 response = pool.urlopen(
-                    "POST", path, body=body, headers={"Content-Type": "application/json"},
-                    timeout=timeout, retries=False, preload_content=True,
+                    "POST",
+                    path,
+                    body=body,
+                    headers={"Content-Type": "application/json"},
+                    timeout=timeout,
+                    retries=False,
+                    preload_content=True,
                 )
             except urllib3.exceptions.HTTPError as exc:
                 self._checked = 0.0  # the placement may have moved: re-check next call
@@ -205,8 +208,9 @@ class Router:
         pool = self._pools.get(url)
         if pool is None:
             parts = urlsplit(url)
-            pool = urllib3.HTTPConnectionPool(parts.hostname, parts.port, maxsize=POOL_SIZE,
-                                              block=False)
+            pool = urllib3.HTTPConnectionPool(
+                parts.hostname, parts.port, maxsize=POOL_SIZE, block=False
+            )
             self._pools[url] = pool
         return pool
 
@@ -235,7 +239,8 @@ def _result(name: str, response: urllib3.BaseHTTPResponse) -> Any:
         value = json.loads(response.data)
     except ValueError as exc:
         raise ActionCallError(
-            f"{name} answered {response.status} with a body that is not JSON", status=response.status
+            f"{name} answered {response.status} with a body that is not JSON",
+            status=response.status,
         ) from exc
     if response.status == 200:
         return value

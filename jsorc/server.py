@@ -16,9 +16,10 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jsorc.actions.configs import ActionConfig
 from jsorc.actions.modules import HOST
@@ -131,8 +132,9 @@ class _TooLarge(BadRequest):
     pass
 
 
-def serve(config: ActionConfig, *, host: str = "127.0.0.1", port: int = 0,
-          port_file: Path | None = None) -> ActionHTTPServer:
+def serve(
+    config: ActionConfig, *, host: str = "127.0.0.1", port: int = 0, port_file: Path | None = None
+) -> ActionHTTPServer:
     """Load the action's module, bind, and return the server (not yet serving)."""
     functions = HOST.load(config)
     server = ActionHTTPServer((host, port), functions)

@@ -17,8 +17,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import urllib3
 
@@ -54,8 +54,14 @@ class Child:
 
 
 class Stack:
-    def __init__(self, settings: Settings, *, api_port: int | None = None,
-                 external_redis: bool = False, flower_port: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        api_port: int | None = None,
+        external_redis: bool = False,
+        flower_port: int | None = None,
+    ) -> None:
         self.settings = settings
         self.api_port = api_port if api_port is not None else _port_of(settings.api_url)
         self.external_redis = external_redis
@@ -83,21 +89,56 @@ class Stack:
         self.settings = dataclasses.replace(self.settings, api_url=self.api_url)
         python = sys.executable
         self.children = [
-            Child("worker", [python, "-m", "celery", "-A", "tasks.app", "worker",
-                             "--pool", "threads", "--concurrency", str(WORKER_CONCURRENCY),
-                             "--loglevel", "INFO", "--queues", "jsorc", "--events",
-                             "--without-mingle", "--without-gossip",
-                             "--hostname", f"jsorc-{os.getpid()}@%h"],
-                  self.logs / "worker.log"),
+            Child(
+                "worker",
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "tasks.app",
+                    "worker",
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    str(WORKER_CONCURRENCY),
+                    "--loglevel",
+                    "INFO",
+                    "--queues",
+                    "jsorc",
+                    "--events",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "--hostname",
+                    f"jsorc-{os.getpid()}@%h",
+                ],
+                self.logs / "worker.log",
+            ),
             Child("beat", [python, "-m", "jsorc.cli", "beat"], self.logs / "beat.log"),
-            Child("api", [python, "-m", "jsorc.cli", "api", "--port", str(self.api_port)],
-                  self.logs / "api.log"),
+            Child(
+                "api",
+                [python, "-m", "jsorc.cli", "api", "--port", str(self.api_port)],
+                self.logs / "api.log",
+            ),
         ]
         if self.flower_port is not None:
             port = self.flower_port or free_port()
-            self.children.append(Child("flower", [
-                python, "-m", "celery", "-A", "tasks.app", "flower", "--address=127.0.0.1",
-                f"--port={port}"], self.logs / "flower.log"))
+            self.children.append(
+                Child(
+                    "flower",
+                    [
+                        python,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "tasks.app",
+                        "flower",
+                        "--address=127.0.0.1",
+                        f"--port={port}",
+                    ],
+                    self.logs / "flower.log",
+                )
+            )
         try:
             for child in self.children:
                 self._spawn(child)
@@ -108,8 +149,11 @@ class Stack:
         for child in self.children:
             announce(f"{child.name:<8} pid {child.process.pid}, log {child.log}")
         announce(f"api      {self.api_url}  (OpenAPI docs at {self.api_url}/docs)")
-        self.stack_file.write_text(json.dumps(
-            {"api_url": self.api_url, "redis_url": self.settings.redis_url, "pid": os.getpid()}))
+        self.stack_file.write_text(
+            json.dumps(
+                {"api_url": self.api_url, "redis_url": self.settings.redis_url, "pid": os.getpid()}
+            )
+        )
         return self
 
     def supervise(self, *, poll: float = 1.0) -> None:
@@ -124,8 +168,12 @@ class Stack:
         while not stop["now"]:
             for child in self.children:
                 if child.process is not None and child.process.poll() is not None:
-                    logger.warning("%s exited with %s; restarting it (log %s).",
-                                   child.name, child.process.returncode, child.log)
+                    logger.warning(
+                        "%s exited with %s; restarting it (log %s).",
+                        child.name,
+                        child.process.returncode,
+                        child.log,
+                    )
                     child.restarts += 1
                     self._spawn(child)
             time.sleep(poll)
@@ -145,8 +193,12 @@ class Stack:
         with open(child.log, "ab") as log:
             child.log_offset = log.tell()
             child.process = subprocess.Popen(
-                child.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True,
+                child.command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
             )
 
     def _wait_ready(self) -> None:
@@ -156,16 +208,20 @@ class Stack:
         while pending:
             for child in self.children:
                 if child.process.poll() is not None:
-                    raise RuntimeError(f"{child.name} exited while starting; "
-                                       f"its log {child.log} says:\n{child.output()[-3000:]}")
+                    raise RuntimeError(
+                        f"{child.name} exited while starting; "
+                        f"its log {child.log} says:\n{child.output()[-3000:]}"
+                    )
             if "api" in pending and _answers(http, f"{self.api_url}/health"):
                 pending.discard("api")
             worker = next(c for c in self.children if c.name == "worker")
             if "worker" in pending and " ready." in worker.output():
                 pending.discard("worker")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{', '.join(sorted(pending))} not ready after "
-                                   f"{READY_TIMEOUT:g}s; see the logs in {self.logs}")
+                raise RuntimeError(
+                    f"{', '.join(sorted(pending))} not ready after "
+                    f"{READY_TIMEOUT:g}s; see the logs in {self.logs}"
+                )
             time.sleep(0.1)
 
     def _retire_action_servers(self, announce: Callable[[str], None]) -> None:
@@ -209,4 +265,3 @@ def _port_of(url: str) -> int:
     from urllib.parse import urlsplit
 
     return urlsplit(url).port or 80
-

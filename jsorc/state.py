@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import redis
 
@@ -76,7 +77,9 @@ class StateStore:
             for name in names:
                 pipe.hgetall(keys.placement(name))
             rows = pipe.execute()
-        return {name: Placement.from_redis(raw) for name, raw in zip(names, rows) if raw}
+        return {
+            name: Placement.from_redis(raw) for name, raw in zip(names, rows, strict=True) if raw
+        }
 
     def placement_version(self) -> int:
         with _translated():
@@ -135,4 +138,3 @@ class _translated:
     def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
             raise StateUnavailable(f"Redis state store unreachable: {exc}") from exc
-

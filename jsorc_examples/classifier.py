@@ -24,8 +24,11 @@ def setup() -> None:
         iris.data, iris.target, test_size=0.25, random_state=7, stratify=iris.target
     )
     model = LogisticRegression(max_iter=1000).fit(x_train, y_train)
-    _model.update(model=model, classes=[str(name) for name in iris.target_names],
-                  accuracy=float(model.score(x_test, y_test)))
+    _model.update(
+        model=model,
+        classes=[str(name) for name in iris.target_names],
+        accuracy=float(model.score(x_test, y_test)),
+    )
 
 
 @action
@@ -36,12 +39,17 @@ def predict(features: list[float]) -> dict[str, Any]:
         raise ValueError("features must be 4 numbers: sepal length/width, petal length/width")
     probabilities = _model["model"].predict_proba(sample)[0]
     classes = _model["classes"]
-    return {"species": classes[int(np.argmax(probabilities))],
-            "probabilities": dict(zip(classes, probabilities.round(4).tolist()))}
+    return {
+        "species": classes[int(np.argmax(probabilities))],
+        "probabilities": dict(zip(classes, probabilities.round(4).tolist(), strict=True)),
+    }
 
 
 @action
 def info() -> dict[str, Any]:
     """What the model is and how it scored on held-out flowers."""
-    return {"model": type(_model["model"]).__name__, "classes": _model["classes"],
-            "holdout_accuracy": _model["accuracy"]}
+    return {
+        "model": type(_model["model"]).__name__,
+        "classes": _model["classes"],
+        "holdout_accuracy": _model["accuracy"],
+    }

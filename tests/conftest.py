@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -42,8 +43,13 @@ def redis_url(redis_server: RedisServer) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, redis_url: str) -> Settings:
-    return Settings(home=tmp_path / "home", redis_url=redis_url, backoff_interval=2.0,
-                    allowed_modules=ALLOWED, server_start_timeout=60.0)
+    return Settings(
+        home=tmp_path / "home",
+        redis_url=redis_url,
+        backoff_interval=2.0,
+        allowed_modules=ALLOWED,
+        server_start_timeout=60.0,
+    )
 
 
 @pytest.fixture
@@ -67,9 +73,14 @@ def celery_app_jsorc(redis_server: RedisServer) -> Any:
 def session_worker(celery_app_jsorc: Any) -> Iterator[Any]:
     from celery.contrib.testing.worker import start_worker
 
-    with start_worker(celery_app_jsorc, pool="threads", concurrency=4,
-                      perform_ping_check=False, loglevel="WARNING",
-                      shutdown_timeout=30) as worker:
+    with start_worker(
+        celery_app_jsorc,
+        pool="threads",
+        concurrency=4,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=30,
+    ) as worker:
         yield worker
 
 
@@ -88,12 +99,15 @@ def inline_dispatch(rt: Runtime) -> Dispatch:
     """Spawn and retire run in the caller's thread: for tests of the domain code alone."""
     from jsorc import spawning
 
-    return Dispatch(spawn=lambda name: spawning.spawn_action(rt, name),
-                    retire=lambda name: spawning.retire_action(rt, name))
+    return Dispatch(
+        spawn=lambda name: spawning.spawn_action(rt, name),
+        retire=lambda name: spawning.retire_action(rt, name),
+    )
 
 
-def wait_until(predicate: Callable[[], Any], *, timeout: float, poll: float = 0.05,
-               what: str = "condition") -> Any:
+def wait_until(
+    predicate: Callable[[], Any], *, timeout: float, poll: float = 0.05, what: str = "condition"
+) -> Any:
     """Poll `predicate` until it returns something truthy; fail the test after `timeout`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -116,11 +130,13 @@ class ApiCaller:
         response = self.http.request("GET", self.base + path)
         return response.status, json.loads(response.data)
 
-    def post(self, path: str, *, json_body: Any = None, raw: bytes | None = None
-             ) -> tuple[int, Any]:
+    def post(
+        self, path: str, *, json_body: Any = None, raw: bytes | None = None
+    ) -> tuple[int, Any]:
         payload = raw if raw is not None else json.dumps(json_body).encode()
-        response = self.http.request("POST", self.base + path, body=payload,
-                                     headers={"Content-Type": "application/json"})
+        response = self.http.request(
+            "POST", self.base + path, body=payload, headers={"Content-Type": "application/json"}
+        )
         return response.status, json.loads(response.data)
 
 
@@ -130,8 +146,11 @@ def api(rt: Runtime, worker: Any) -> Iterator[ApiCaller]:
     from tasks.app import celery_dispatch
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(rt, celery_dispatch), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(rt, celery_dispatch), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_until(lambda: server.started, timeout=10, what="API listening")

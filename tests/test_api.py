@@ -6,7 +6,8 @@ Every refused request is checked to leave the stored state exactly as it was.
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import psutil
 import pytest
@@ -59,34 +60,45 @@ def test_module_mode_load_call_unload(api: ApiCaller, router: Router, rt: Runtim
     assert code == 200
     assert status_of(api, "text_tools")["mode"] == "none"
     # The router's listener frees the module promptly, without a call.
-    wait_until(lambda: "jsorc_examples.text_tools" not in sys.modules, timeout=5,
-               what="module freed after unload")
+    wait_until(
+        lambda: "jsorc_examples.text_tools" not in sys.modules,
+        timeout=5,
+        what="module freed after unload",
+    )
     assert rt.db.placement_history("text_tools")[-1]["status"] == "UNLOADED"
 
 
-def test_remote_mode_starting_then_ready_then_retired(api: ApiCaller, router: Router,
-                                                      rt: Runtime) -> None:
+def test_remote_mode_starting_then_ready_then_retired(
+    api: ApiCaller, router: Router, rt: Runtime
+) -> None:
     configure_examples(api)
     code, body = post(api, "jsorc_actions_load", name="classifier", mode="remote")
     assert code == 200
     assert body["action_status"]["status"] == "STARTING"
 
-    ready = wait_until(lambda: (s := status_of(api, "classifier"))["status"] == "READY" and s,
-                       timeout=60, what="classifier READY")
+    ready = wait_until(
+        lambda: (s := status_of(api, "classifier"))["status"] == "READY" and s,
+        timeout=60,
+        what="classifier READY",
+    )
     assert ready["functions"] == ["classifier.info", "classifier.predict"]
     pid = rt.backend.pid("classifier")
     assert pid is not None and pid != psutil.Process().pid
 
     # Iris sample 0 is a setosa, sample 149 a virginica (the data set's own labels).
     assert router.call("classifier.predict", [5.1, 3.5, 1.4, 0.2])["species"] == "setosa"
-    assert router.call("classifier.predict", features=[5.9, 3.0, 5.1, 1.8])["species"] \
-        == "virginica"
+    assert (
+        router.call("classifier.predict", features=[5.9, 3.0, 5.1, 1.8])["species"] == "virginica"
+    )
     assert "jsorc_examples.classifier" not in sys.modules, "remote mode imported the module"
 
     code, body = post(api, "jsorc_actions_unload", name="classifier", mode="remote")
     assert code == 200 and body["action_status"]["status"] == "RETIRING"
-    wait_until(lambda: status_of(api, "classifier")["mode"] == "none", timeout=30,
-               what="classifier retired")
+    wait_until(
+        lambda: status_of(api, "classifier")["mode"] == "none",
+        timeout=30,
+        what="classifier retired",
+    )
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert rt.backend.names() == []
 
@@ -101,10 +113,16 @@ def test_switching_modes_frees_the_module_and_retires_the_server(
     assert "jsorc_examples.vectors" in sys.modules
 
     post(api, "jsorc_actions_load", name="vectors", mode="remote")
-    wait_until(lambda: "jsorc_examples.vectors" not in sys.modules, timeout=5,
-               what="module freed when moved to remote")
-    wait_until(lambda: status_of(api, "vectors")["status"] == "READY", timeout=60,
-               what="vectors READY remote")
+    wait_until(
+        lambda: "jsorc_examples.vectors" not in sys.modules,
+        timeout=5,
+        what="module freed when moved to remote",
+    )
+    wait_until(
+        lambda: status_of(api, "vectors")["status"] == "READY",
+        timeout=60,
+        what="vectors READY remote",
+    )
     # Computed by hand: [1,0] is closest to [1,0.1]; then [1,1]; [0,1] last.
     assert router.call("vectors.nearest", [1, 0.1], [[0, 1], [1, 1], [1, 0]], k=2) == [2, 1]
     pid = rt.backend.pid("vectors")
@@ -121,18 +139,38 @@ def test_switching_modes_frees_the_module_and_retires_the_server(
     ("endpoint", "body", "code", "message"),
     [
         ("jsorc_actions_load", {"name": "ghost", "mode": "module"}, 404, "no config for action"),
-        ("jsorc_actions_load", {"name": "text_tools", "mode": "sideways"}, 400,
-         "mode must be one of module, remote"),
-        ("jsorc_actions_unload", {"name": "text_tools", "mode": "sideways"}, 400,
-         "mode must be one of auto"),
+        (
+            "jsorc_actions_load",
+            {"name": "text_tools", "mode": "sideways"},
+            400,
+            "mode must be one of module, remote",
+        ),
+        (
+            "jsorc_actions_unload",
+            {"name": "text_tools", "mode": "sideways"},
+            400,
+            "mode must be one of auto",
+        ),
         ("jsorc_actions_unload", {"name": "text_tools"}, 409, "is not loaded"),
         ("jsorc_actions_status", {"name": "ghost"}, 404, "no config for action 'ghost'"),
-        ("jsorc_actions_config", {"name": "x", "config": "jsorc_examples.nowhere"}, 400,
-         "cannot be found"),
-        ("jsorc_actions_config", {"name": "x", "config": "jsorc_examples.config"}, 400,
-         "has no action 'x'"),
-        ("jsorc_actions_config", {"name": "x", "config": {"module": "subprocess"}}, 403,
-         "not under an allowed prefix"),
+        (
+            "jsorc_actions_config",
+            {"name": "x", "config": "jsorc_examples.nowhere"},
+            400,
+            "cannot be found",
+        ),
+        (
+            "jsorc_actions_config",
+            {"name": "x", "config": "jsorc_examples.config"},
+            400,
+            "has no action 'x'",
+        ),
+        (
+            "jsorc_actions_config",
+            {"name": "x", "config": {"module": "subprocess"}},
+            403,
+            "not under an allowed prefix",
+        ),
         ("jsorc_actions_config", {"name": "bad name!", "config": {}}, 422, "name"),
         ("jsorc_actions_load", {"name": "text_tools"}, 422, "mode"),
         ("jsorc_actions_load", {"name": "text_tools", "mode": "module", "x": 1}, 422, "x"),

@@ -25,7 +25,10 @@ PROJECT = Path(__file__).resolve().parent.parent
     ("argv", "expected"),
     [
         (["actions", "load", "x", "-mode", "remote"], ["actions", "load", "x", "--mode", "remote"]),
-        (["actions", "load", "x", "--mode", "remote"], ["actions", "load", "x", "--mode", "remote"]),
+        (
+            ["actions", "load", "x", "--mode", "remote"],
+            ["actions", "load", "x", "--mode", "remote"],
+        ),
         (["actions", "unload", "x", "-mode=auto"], ["actions", "unload", "x", "--mode=auto"]),
         (["-h"], ["-h"]),
         (["call", "vectors.normalize", "[-3, 4]"], ["call", "vectors.normalize", "[-3, 4]"]),
@@ -38,8 +41,14 @@ def test_single_dash_long_options_are_accepted(argv: list[str], expected: list[s
 
 def jsorc(api: ApiCaller, rt: Runtime, *words: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **rt.settings.to_env(), "JSORC_API_URL": api.base}
-    return subprocess.run([sys.executable, "-m", "jsorc.cli", *words], env=env,
-                          capture_output=True, text=True, timeout=60, cwd=rt.settings.home.parent)
+    return subprocess.run(
+        [sys.executable, "-m", "jsorc.cli", *words],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=rt.settings.home.parent,
+    )
 
 
 def test_cli_config_load_status_call_unload(api: ApiCaller, rt: Runtime) -> None:
@@ -72,8 +81,9 @@ def test_cli_config_load_status_call_unload(api: ApiCaller, rt: Runtime) -> None
         (("call", "vectors.normalize", "{oops"), "arguments must be JSON"),
     ],
 )
-def test_cli_errors_are_one_clear_line(api: ApiCaller, rt: Runtime, words: tuple,
-                                       message: str) -> None:
+def test_cli_errors_are_one_clear_line(
+    api: ApiCaller, rt: Runtime, words: tuple, message: str
+) -> None:
     jsorc(api, rt, "actions", "config", "vectors", "jsorc_examples.config")
     done = jsorc(api, rt, *words)
     assert done.returncode == 1
@@ -87,13 +97,18 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     jsorc_bin = shutil.which("jsorc", path=str(Path(sys.executable).parent))
     assert jsorc_bin, "the jsorc console script is not installed beside this Python"
     env = {k: v for k, v in os.environ.items() if not k.startswith("JSORC_")}
-    done = subprocess.run([jsorc_bin, "demo"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=200)
+    done = subprocess.run(
+        [jsorc_bin, "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=200
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
-    for line in ("classifier load returned at once: mode=remote status=STARTING",
-                 "classifier: READY", "regeneration brought classifier back",
-                 "text_tools.word_count -> 11", "demo finished"):
+    for line in (
+        "classifier load returned at once: mode=remote status=STARTING",
+        "classifier: READY",
+        "regeneration brought classifier back",
+        "text_tools.word_count -> 11",
+        "demo finished",
+    ):
         assert line in out, out
     assert not (tmp_path / ".jsorc" / "stack.json").exists()
     started = [int(pid) for pid in re.findall(r"\bpid (\d+)", out)]

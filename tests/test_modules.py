@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 import textwrap
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -22,7 +22,8 @@ def scratch_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     package = tmp_path / "scratchacts"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "counter.py").write_text(textwrap.dedent("""
+    (package / "counter.py").write_text(
+        textwrap.dedent("""
         from jsorc import action
 
         SETUP_RUNS = []
@@ -38,7 +39,8 @@ def scratch_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         @action(group="maths")
         def square(x):
             return x * x
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield "scratchacts"
     for name in [m for m in sys.modules if m.startswith("scratchacts")]:
@@ -47,8 +49,7 @@ def scratch_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
 
 def test_load_registers_functions_and_runs_setup_once(scratch_package: str) -> None:
     host = ModuleHost()
-    config = parse_config("counter", {"module": "scratchacts.counter"},
-                          allowed=("scratchacts",))
+    config = parse_config("counter", {"module": "scratchacts.counter"}, allowed=("scratchacts",))
     functions = host.load(config)
     host.load(config)
 
@@ -60,8 +61,7 @@ def test_load_registers_functions_and_runs_setup_once(scratch_package: str) -> N
 
 def test_unload_frees_the_module(scratch_package: str) -> None:
     host = ModuleHost()
-    config = parse_config("counter", {"module": "scratchacts.counter"},
-                          allowed=("scratchacts",))
+    config = parse_config("counter", {"module": "scratchacts.counter"}, allowed=("scratchacts",))
     host.load(config)
     module_ref = weakref.ref(sys.modules["scratchacts.counter"])
 

@@ -35,9 +35,11 @@ def start_remote(rt: Runtime, dispatch: Dispatch, name: str = "text_tools") -> i
 
 def kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: not psutil.pid_exists(pid)
-               or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE,
-               timeout=5, what=f"pid {pid} dead")
+    wait_until(
+        lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE,
+        timeout=5,
+        what=f"pid {pid} dead",
+    )
 
 
 def test_a_healthy_tick_changes_nothing(rt: Runtime, inline_dispatch: Dispatch) -> None:
@@ -48,8 +50,9 @@ def test_a_healthy_tick_changes_nothing(rt: Runtime, inline_dispatch: Dispatch) 
     assert rt.backend.pid("text_tools") == pid
 
 
-def test_a_killed_server_is_respawned_by_the_next_tick(rt: Runtime,
-                                                       inline_dispatch: Dispatch) -> None:
+def test_a_killed_server_is_respawned_by_the_next_tick(
+    rt: Runtime, inline_dispatch: Dispatch
+) -> None:
     pid = start_remote(rt, inline_dispatch)
     old_url = rt.state.fetch_placement("text_tools").url
     kill(pid)
@@ -66,8 +69,7 @@ def test_a_killed_server_is_respawned_by_the_next_tick(rt: Runtime,
     assert any("server process is gone" in reason for reason in history)
 
 
-def test_a_server_that_stops_answering_is_replaced(rt: Runtime,
-                                                   inline_dispatch: Dispatch) -> None:
+def test_a_server_that_stops_answering_is_replaced(rt: Runtime, inline_dispatch: Dispatch) -> None:
     pid = start_remote(rt, inline_dispatch)
     os.kill(pid, signal.SIGSTOP)  # alive, but answers nothing
     try:
@@ -78,9 +80,11 @@ def test_a_server_that_stops_answering_is_replaced(rt: Runtime,
     assert report.respawned == ["text_tools"]
     assert rt.state.fetch_placement("text_tools").status == READY
     assert rt.backend.pid("text_tools") not in (None, pid)
-    wait_until(lambda: not psutil.pid_exists(pid)
-               or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE,
-               timeout=15, what="the hung server stopped")
+    wait_until(
+        lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE,
+        timeout=15,
+        what="the hung server stopped",
+    )
 
 
 def test_two_concurrent_ticks_do_not_both_act(rt: Runtime, inline_dispatch: Dispatch) -> None:
@@ -136,15 +140,27 @@ def test_a_fresh_process_finds_the_server_again(rt: Runtime, inline_dispatch: Di
         "LocalBackend; b = LocalBackend(state=StateStore.from_url(sys.argv[1]), home=sys.argv[2]);"
         " print(b.pid('text_tools'), b.url('text_tools'), b.alive('text_tools'))"
     )
-    out = subprocess.run([sys.executable, "-c", script, rt.settings.redis_url,
-                          str(rt.settings.home)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, rt.settings.redis_url, str(rt.settings.home)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.split() == [str(pid), url, "True"]
 
 
 def test_a_reused_pid_is_not_taken_for_the_server(rt: Runtime) -> None:
     me = psutil.Process()
-    rt.state.save_server("text_tools", {"pid": me.pid, "create_time": me.create_time() - 100,
-                                        "url": "http://127.0.0.1:9", "log": "", "started": 0})
+    rt.state.save_server(
+        "text_tools",
+        {
+            "pid": me.pid,
+            "create_time": me.create_time() - 100,
+            "url": "http://127.0.0.1:9",
+            "log": "",
+            "started": 0,
+        },
+    )
     backend = LocalBackend(state=rt.state, home=rt.settings.home)
     assert backend.alive("text_tools") is False
     assert backend.retire("text_tools") is False  # and it did not signal this process
@@ -157,17 +173,25 @@ def test_regeneration_task_heals_through_the_worker(rt: Runtime, worker: Any) ->
 
     admin.configure(rt, "text_tools", "jsorc_examples.config")
     admin.load(rt, "text_tools", "remote", dispatch=celery_dispatch())
-    wait_until(lambda: (p := rt.state.fetch_placement("text_tools")) and p.status == READY,
-               timeout=60, what="READY")
+    wait_until(
+        lambda: (p := rt.state.fetch_placement("text_tools")) and p.status == READY,
+        timeout=60,
+        what="READY",
+    )
     pid = rt.backend.pid("text_tools")
     kill(pid)
 
     result = regenerate.delay().get(timeout=30)
 
     assert result["respawned"] == ["text_tools"]
-    wait_until(lambda: rt.state.fetch_placement("text_tools").status == READY
-               and rt.backend.pid("text_tools") not in (None, pid), timeout=60,
-               what="respawned READY")
+    wait_until(
+        lambda: (
+            rt.state.fetch_placement("text_tools").status == READY
+            and rt.backend.pid("text_tools") not in (None, pid)
+        ),
+        timeout=60,
+        what="respawned READY",
+    )
 
 
 @pytest.mark.timeout(180)
@@ -177,21 +201,34 @@ def test_beat_fires_regeneration_and_heals_a_kill(rt: Runtime, worker: Any) -> N
 
     admin.configure(rt, "text_tools", "jsorc_examples.config")
     admin.load(rt, "text_tools", "remote", dispatch=celery_dispatch())
-    wait_until(lambda: rt.state.fetch_placement("text_tools").status == READY, timeout=60,
-               what="READY")
+    wait_until(
+        lambda: rt.state.fetch_placement("text_tools").status == READY, timeout=60, what="READY"
+    )
     env = {**os.environ, **rt.settings.to_env()}
     log = rt.settings.home / "beat.log"
     with open(log, "wb") as out:
-        beat = subprocess.Popen([sys.executable, "-m", "jsorc.cli", "beat"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "jsorc.cli", "beat"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_until(lambda: rt.state.tick_counts().get("run", 0) >= 2, timeout=60,
-                   what="two Beat-driven ticks")
+        wait_until(
+            lambda: rt.state.tick_counts().get("run", 0) >= 2,
+            timeout=60,
+            what="two Beat-driven ticks",
+        )
         pid = rt.backend.pid("text_tools")
         kill(pid)
-        wait_until(lambda: rt.state.fetch_placement("text_tools").status == READY
-                   and rt.backend.pid("text_tools") not in (None, pid), timeout=60,
-                   what="healed by a Beat tick")
+        wait_until(
+            lambda: (
+                rt.state.fetch_placement("text_tools").status == READY
+                and rt.backend.pid("text_tools") not in (None, pid)
+            ),
+            timeout=60,
+            what="healed by a Beat tick",
+        )
     finally:
         beat.terminate()
         beat.wait(15)

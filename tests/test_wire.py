@@ -8,8 +8,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -82,9 +83,19 @@ def text_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     """A real action server for jsorc_examples.text_tools, in its own process."""
     port_file = Path(tmp_path_factory.mktemp("server")) / "port"
     process = subprocess.Popen(
-        [sys.executable, "-m", "jsorc.server", "--name", "text_tools",
-         "--module", "jsorc_examples.text_tools", "--port-file", str(port_file)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "jsorc.server",
+            "--name",
+            "text_tools",
+            "--module",
+            "jsorc_examples.text_tools",
+            "--port-file",
+            str(port_file),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while not port_file.exists():
@@ -96,8 +107,13 @@ def text_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     process.wait(10)
 
 
-def _exchange(conn: http.client.HTTPConnection, method: str, path: str,
-              body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
+def _exchange(
+    conn: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: Any = None,
+    raw: bytes | None = None,
+) -> tuple[int, Any]:
     payload = raw if raw is not None else (None if body is None else json.dumps(body).encode())
     headers = {"Content-Type": "application/json"} if payload is not None else {}
     conn.request(method, path, body=payload, headers=headers)
@@ -122,15 +138,20 @@ def test_spec_endpoint_lists_every_function_with_its_parameters(text_server) -> 
 def test_post_per_function_with_varargs_and_keyword_varargs(text_server) -> None:
     conn = http.client.HTTPConnection(*text_server, timeout=10)
     assert _exchange(conn, "POST", "/word_count/", {"text": "one two three"}) == (200, 3)
-    assert _exchange(conn, "POST", "/join/", {"*words": ["a", "b", "c"], "sep": "-"}) \
-        == (200, "a-b-c")
+    assert _exchange(conn, "POST", "/join/", {"*words": ["a", "b", "c"], "sep": "-"}) == (
+        200,
+        "a-b-c",
+    )
     assert _exchange(conn, "POST", "/join/", {}) == (200, "")
-    assert _exchange(conn, "POST", "/render/",
-                     {"template": "{x}/{y}", "**fields": {"x": 1, "y": "z"}}) == (200, "1/z")
+    assert _exchange(
+        conn, "POST", "/render/", {"template": "{x}/{y}", "**fields": {"x": 1, "y": "z"}}
+    ) == (200, "1/z")
     # Jaseci's loader posts without the trailing slash; aliases answer too.
     assert _exchange(conn, "POST", "/slug", {"text": "Hello, World!"}) == (200, "hello-world")
-    assert _exchange(conn, "POST", "/keywords/", {"text": "b d b c d b", "top": 2}) \
-        == (200, [["b", 3], ["d", 2]])
+    assert _exchange(conn, "POST", "/keywords/", {"text": "b d b c d b", "top": 2}) == (
+        200,
+        [["b", 3], ["d", 2]],
+    )
 
 
 def test_one_connection_is_kept_alive_across_calls(text_server) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from jsorc.errors import ConfigError, ModuleNotAllowed
 
@@ -50,7 +51,11 @@ class ActionConfig:
 
 def parse_config(name: str, data: Any, *, allowed: tuple[str, ...]) -> ActionConfig:
     """Check a config mapping and return it as an ActionConfig."""
-    if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
+    if (
+        not isinstance(name, str)
+        or not name
+        or not name.replace("_", "").replace("-", "").isalnum()
+    ):
         raise ConfigError(
             f"action name {name!r} must be letters, digits, '_' or '-', e.g. 'text_tools'"
         )
@@ -69,8 +74,9 @@ def parse_config(name: str, data: Any, *, allowed: tuple[str, ...]) -> ActionCon
     if not isinstance(loaded, str):
         raise ConfigError(f"'loaded_module' of {name!r} must be a module path string")
     memory = data.get("memory_mb", data.get("local_mem_requirement"))
-    if memory is not None and (isinstance(memory, bool) or not isinstance(memory, (int, float))
-                               or memory < 0):
+    if memory is not None and (
+        isinstance(memory, bool) or not isinstance(memory, (int, float)) or memory < 0
+    ):
         raise ConfigError(f"memory of {name!r} must be a non-negative number of MB, not {memory!r}")
     remote = data.get("remote") or {}
     if not isinstance(remote, Mapping):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 _lock = threading.Lock()
 _functions: dict[str, ActionFunction] = {}
@@ -65,9 +66,7 @@ def functions_of(modules: Iterable[str]) -> dict[str, ActionFunction]:
     """Every registered function defined in one of `modules` or their submodules."""
     prefixes = tuple(modules)
     with _lock:
-        return {
-            name: fn for name, fn in _functions.items() if _within(fn.module, prefixes)
-        }
+        return {name: fn for name, fn in _functions.items() if _within(fn.module, prefixes)}
 
 
 def forget(modules: Iterable[str]) -> int:

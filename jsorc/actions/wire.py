@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import inspect
 import json
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from jsorc.errors import BadRequest
 
@@ -27,8 +28,8 @@ def encode_call(params: Sequence[str], args: Sequence[Any], kwargs: dict[str, An
         raise BadRequest(
             f"takes at most {len(positional_names)} positional argument(s), {len(args)} given"
         )
-    body.update(zip(positional_names, args))
-    extra = list(args[len(positional_names):])
+    body.update(zip(positional_names, args, strict=False))
+    extra = list(args[len(positional_names) :])
     if extra:
         body[star] = extra
     spilled: dict[str, Any] = {}

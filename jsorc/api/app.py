@@ -7,7 +7,8 @@ to fix; Redis being away is a 503; nothing the caller sends gives a 500.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,39 +17,53 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jsorc import admin
 from jsorc.admin import Dispatch
-from jsorc.errors import (ActionNotLoaded, BadRequest, JsorcError, ModuleNotAllowed,
-                          StateUnavailable, UnknownAction)
+from jsorc.errors import (
+    ActionNotLoaded,
+    BadRequest,
+    JsorcError,
+    ModuleNotAllowed,
+    StateUnavailable,
+    UnknownAction,
+)
 from jsorc.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
 ActionName = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
 
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
 
 class ConfigBody(_Body):
     name: str = ActionName
     config: str | dict[str, Any] = Field(
-        description="A module path exposing ACTION_CONFIGS, or the config object itself")
+        description="A module path exposing ACTION_CONFIGS, or the config object itself"
+    )
+
 
 class LoadBody(_Body):
     name: str = ActionName
     mode: str = Field(description="module or remote")
     keep_service: bool = False
 
+
 class UnloadBody(_Body):
     name: str = ActionName
     mode: str = "auto"
     keep_service: bool = False
 
+
 class StatusBody(_Body):
     name: str | None = Field(default=None, min_length=1, max_length=200)
 
+
 def create_app(rt: Runtime, dispatch: Dispatch | Callable[[], Dispatch]) -> FastAPI:
     """The API over one Runtime; `dispatch` (or a factory of it) enqueues the work."""
-    app = FastAPI(title="JSORC", version="0.1.0",
-                  description="Places, spawns, heals and measures actions.")
+    app = FastAPI(
+        title="JSORC", version="0.1.0", description="Places, spawns, heals and measures actions."
+    )
 
     def dispatcher() -> Dispatch:
         return dispatch if isinstance(dispatch, Dispatch) else dispatch()
@@ -58,29 +73,41 @@ def create_app(rt: Runtime, dispatch: Dispatch | Callable[[], Dispatch]) -> Fast
         try:
             rt.state.ping()
         except StateUnavailable as exc:
-            return JSONResponse({"success": False, "status": "degraded", "error": str(exc)},
-                                status_code=503)
+            return JSONResponse(
+                {"success": False, "status": "degraded", "error": str(exc)}, status_code=503
+            )
         return JSONResponse({"success": True, "status": "ok", "backend": rt.settings.backend})
 
     @app.post("/js_admin/jsorc_actions_config")
     def actions_config(body: ConfigBody) -> dict[str, Any]:
         config = admin.configure(rt, body.name, body.config)
-        return {"success": True, "message": f"config of {body.name!r} registered",
-                "config": config.to_dict()}
+        return {
+            "success": True,
+            "message": f"config of {body.name!r} registered",
+            "config": config.to_dict(),
+        }
 
     @app.post("/js_admin/jsorc_actions_load")
     def actions_load(body: LoadBody) -> dict[str, Any]:
-        placement = admin.load(rt, body.name, body.mode, dispatch=dispatcher(),
-                               keep_service=body.keep_service)
-        return {"success": True, "message": f"{body.name!r} loading as {body.mode}",
-                "action_status": placement.to_json()}
+        placement = admin.load(
+            rt, body.name, body.mode, dispatch=dispatcher(), keep_service=body.keep_service
+        )
+        return {
+            "success": True,
+            "message": f"{body.name!r} loading as {body.mode}",
+            "action_status": placement.to_json(),
+        }
 
     @app.post("/js_admin/jsorc_actions_unload")
     def actions_unload(body: UnloadBody) -> dict[str, Any]:
-        placement = admin.unload(rt, body.name, body.mode, dispatch=dispatcher(),
-                                 keep_service=body.keep_service)
-        return {"success": True, "message": f"{body.name!r} unloading",
-                "action_status": placement.to_json()}
+        placement = admin.unload(
+            rt, body.name, body.mode, dispatch=dispatcher(), keep_service=body.keep_service
+        )
+        return {
+            "success": True,
+            "message": f"{body.name!r} unloading",
+            "action_status": placement.to_json(),
+        }
 
     @app.post("/js_admin/jsorc_actions_status")
     def actions_status(body: StatusBody | None = None) -> dict[str, Any]:
@@ -89,18 +116,28 @@ def create_app(rt: Runtime, dispatch: Dispatch | Callable[[], Dispatch]) -> Fast
 
     @app.post("/js_admin/{name}", include_in_schema=False)
     def unknown_endpoint(name: str) -> JSONResponse:
-        known = sorted(r.path.rsplit("/", 1)[-1] for r in app.routes
-                       if getattr(r, "path", "").startswith("/js_admin/jsorc"))
-        return JSONResponse({"success": False, "error": f"no admin endpoint {name!r}; "
-                             f"known: {', '.join(known)}"}, status_code=404)
+        known = sorted(
+            r.path.rsplit("/", 1)[-1]
+            for r in app.routes
+            if getattr(r, "path", "").startswith("/js_admin/jsorc")
+        )
+        return JSONResponse(
+            {"success": False, "error": f"no admin endpoint {name!r}; known: {', '.join(known)}"},
+            status_code=404,
+        )
 
     _install_error_handlers(app)
     return app
 
+
 def _install_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[JsorcError], int]] = [
-        (UnknownAction, 404), (ModuleNotAllowed, 403), (ActionNotLoaded, 409),
-        (BadRequest, 400), (StateUnavailable, 503), (JsorcError, 400),
+        (UnknownAction, 404),
+        (ModuleNotAllowed, 403),
+        (ActionNotLoaded, 409),
+        (BadRequest, 400),
+        (StateUnavailable, 503),
+        (JsorcError, 400),
     ]
 
     @app.exception_handler(JsorcError)
@@ -111,8 +148,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(_describe(e) for e in exc.errors())
-        return JSONResponse({"success": False, "error": f"invalid request: {problems}"},
-                            status_code=422)
+        return JSONResponse(
+            {"success": False, "error": f"invalid request: {problems}"}, status_code=422
+        )
+
 
 def _describe(error: dict[str, Any]) -> str:
     where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")

@@ -43,14 +43,31 @@ class LocalBackend:
         log_file = self.run_dir / f"{config.name}.log"
         port_file.unlink(missing_ok=True)
         command = [
-            sys.executable, "-m", "jsorc.server", "--name", config.name,
-            "--module", config.module, "--loaded-module", config.loaded_module,
-            "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
+            sys.executable,
+            "-m",
+            "jsorc.server",
+            "--name",
+            config.name,
+            "--module",
+            config.module,
+            "--loaded-module",
+            config.loaded_module,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
         ]
         pid = _detach(command, log_file)
         process = psutil.Process(pid)
-        record = {"pid": pid, "create_time": process.create_time(), "url": "",
-                  "log": str(log_file), "started": time.time()}
+        record = {
+            "pid": pid,
+            "create_time": process.create_time(),
+            "url": "",
+            "log": str(log_file),
+            "started": time.time(),
+        }
         self.state.save_server(config.name, record)
         logger.info("Started action server %r as pid %d.", config.name, pid)
 
@@ -112,7 +129,10 @@ def _detach(command: list[str], log_file: Path) -> int:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH")]))
     launched = subprocess.run(
         [sys.executable, "-m", "jsorc.backends.detach", str(log_file), "--", *command],
-        capture_output=True, text=True, env=env, timeout=30,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
     )
     if launched.returncode != 0:
         raise BackendError(f"could not launch {command[2:4]}: {launched.stderr.strip()}")
