@@ -10,6 +10,7 @@ Remote calls go over pooled keep-alive connections and are never retried blindly
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import threading
@@ -19,13 +20,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
-import urllib3
 
 from jsorc import keys
 from jsorc.actions.configs import parse_config
 from jsorc.actions.modules import HOST, ModuleHost
 from jsorc.actions.wire import encode_call
 from jsorc.errors import ActionCallError, ActionNotLoaded, ActionNotReady, BadRequest, ConfigError
+from jsorc.http_pool import KeepAlivePool
 from jsorc.placement import MODULE, READY, STARTING, Placement
 from jsorc.state import StateStore
 
@@ -37,8 +38,6 @@ REFRESH_INTERVAL = 1.0
 READY_WAIT = 30.0
 # Seconds a remote call may take, connect included.
 CALL_TIMEOUT = 60.0
-# Connections kept open per action server.
-POOL_SIZE = 16
 # Seconds the listener waits before re-subscribing after Redis trouble.
 RESUBSCRIBE_DELAY = 1.0
 
@@ -62,12 +61,12 @@ class Router:
         self.host = host
         self.refresh_interval = refresh_interval
         self.ready_wait = ready_wait
-        self.timeout = urllib3.Timeout(connect=5.0, read=call_timeout)
+        self.call_timeout = call_timeout
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._view: dict[str, Placement] = {}
         self._targets: dict[str, Target] = {}
-        self._pools: dict[str, urllib3.HTTPConnectionPool] = {}
+        self._pools: dict[str, KeepAlivePool] = {}
         self._version = -1
         self._checked = 0.0
         self._stopping = threading.Event()
@@ -181,35 +180,26 @@ class Router:
         params = placement.spec[name]
         pool = self._pool(placement.url)
         path = f"/{name.rsplit('.', 1)[-1]}/"
-        timeout = self.timeout
 
         def remote_call(*args: Any, **kwargs: Any) -> Any:
-            body = json.dumps(encode_call(params, args, kwargs))
+            body = json.dumps(encode_call(params, args, kwargs)).encode()
             try:
-                response = pool.urlopen(
-                    "POST",
-                    path,
-                    body=body,
-                    headers={"Content-Type": "application/json"},
-                    timeout=timeout,
-                    retries=False,
-                    preload_content=True,
-                )
-            except urllib3.exceptions.HTTPError as exc:
+                status, payload = pool.post(path, body)
+            except (OSError, http.client.HTTPException) as exc:
                 self._checked = 0.0  # the placement may have moved: re-check next call
                 raise ActionNotReady(
-                    f"action server of {placement.name!r} at {placement.url} failed: {exc}"
+                    f"action server of {placement.name!r} at {placement.url} failed: {exc!r}"
                 ) from exc
-            return _result(name, response)
+            return _result(name, status, payload)
 
         return remote_call
 
-    def _pool(self, url: str) -> urllib3.HTTPConnectionPool:
+    def _pool(self, url: str) -> KeepAlivePool:
         pool = self._pools.get(url)
         if pool is None:
             parts = urlsplit(url)
-            pool = urllib3.HTTPConnectionPool(
-                parts.hostname, parts.port, maxsize=POOL_SIZE, block=False
+            pool = KeepAlivePool(
+                parts.hostname or "127.0.0.1", parts.port or 80, timeout=self.call_timeout
             )
             self._pools[url] = pool
         return pool
@@ -234,15 +224,14 @@ class Router:
                 pubsub.close()
 
 
-def _result(name: str, response: urllib3.BaseHTTPResponse) -> Any:
+def _result(name: str, status: int, payload: bytes) -> Any:
     try:
-        value = json.loads(response.data)
+        value = json.loads(payload)
     except ValueError as exc:
         raise ActionCallError(
-            f"{name} answered {response.status} with a body that is not JSON",
-            status=response.status,
+            f"{name} answered {status} with a body that is not JSON", status=status
         ) from exc
-    if response.status == 200:
+    if status == 200:
         return value
     detail = value.get("detail") if isinstance(value, dict) else value
-    raise ActionCallError(f"{name} failed ({response.status}): {detail}", status=response.status)
+    raise ActionCallError(f"{name} failed ({status}): {detail}", status=status)

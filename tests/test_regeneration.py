@@ -17,8 +17,10 @@ import pytest
 from jsorc import admin, keys
 from jsorc.admin import Dispatch
 from jsorc.backends.local import LocalBackend
+from jsorc.errors import ActionNotReady
 from jsorc.placement import READY
 from jsorc.regeneration import run_tick
+from jsorc.router import Router
 from jsorc.runtime import Runtime
 from jsorc.spawning import spawn_action
 from tests.conftest import wait_until
@@ -54,19 +56,28 @@ def test_a_killed_server_is_respawned_by_the_next_tick(
     rt: Runtime, inline_dispatch: Dispatch
 ) -> None:
     pid = start_remote(rt, inline_dispatch)
-    old_url = rt.state.fetch_placement("text_tools").url
-    kill(pid)
+    with Router(rt.state, allowed_modules=rt.settings.allowed_modules) as router:
+        assert router.call("text_tools.word_count", "one two") == 2
+        kill(pid)
+        with pytest.raises(ActionNotReady, match="action server of 'text_tools'"):
+            router.call("text_tools.word_count", "one two")
 
-    report = run_tick(rt, respawn=lambda name: spawn_action(rt, name, reason="regeneration"))
+        report = run_tick(rt, respawn=lambda name: spawn_action(rt, name, reason="regeneration"))
 
-    assert report.respawned == ["text_tools"]
-    healed = rt.state.fetch_placement("text_tools")
-    assert healed.status == READY
-    new_pid = rt.backend.pid("text_tools")
-    assert new_pid not in (None, pid)
-    assert healed.url != old_url or new_pid != pid
+        assert report.respawned == ["text_tools"]
+        assert rt.state.fetch_placement("text_tools").status == READY
+        assert rt.backend.pid("text_tools") not in (None, pid)
+        # The router follows the new server without being told.
+        wait_until(lambda: _calls_through(router), timeout=5, what="router uses the new server")
     history = [e["reason"] for e in rt.db.placement_history("text_tools")]
     assert any("server process is gone" in reason for reason in history)
+
+
+def _calls_through(router: Router) -> bool:
+    try:
+        return router.call("text_tools.word_count", "one two three") == 3
+    except ActionNotReady:
+        return False
 
 
 def test_a_server_that_stops_answering_is_replaced(rt: Runtime, inline_dispatch: Dispatch) -> None:
