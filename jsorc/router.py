@@ -25,7 +25,14 @@ from jsorc import keys
 from jsorc.actions.configs import parse_config
 from jsorc.actions.modules import HOST, ModuleHost
 from jsorc.actions.wire import encode_call
-from jsorc.errors import ActionCallError, ActionNotLoaded, ActionNotReady, BadRequest, ConfigError
+from jsorc.errors import (
+    ActionCallError,
+    ActionNotLoaded,
+    ActionNotReady,
+    BadRequest,
+    ConfigError,
+    StateUnavailable,
+)
 from jsorc.http_pool import KeepAlivePool
 from jsorc.placement import MODULE, READY, STARTING, Placement
 from jsorc.state import StateStore
@@ -79,7 +86,7 @@ class Router:
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call action function `name` ("group.func") wherever it is placed."""
         if time.monotonic() - self._checked > self.refresh_interval:
-            self.sync()
+            self._sync_or_keep_view()
         target = self._targets.get(name) or self._resolve(name)
         return target(*args, **kwargs)
 
@@ -95,11 +102,22 @@ class Router:
                 return
             view = self.state.fetch_placements()
             self._view, self._targets, self._version = view, {}, version
+            urls = {p.url for p in view.values()}
+            for url in [u for u in self._pools if u not in urls]:
+                self._pools.pop(url).close()
             for action in self.host.loaded():
                 placed = view.get(action)
                 if placed is None or placed.mode != MODULE:
                     self.host.unload(action)
             self._changed.notify_all()
+
+    def _sync_or_keep_view(self) -> None:
+        try:
+            self.sync()
+        except StateUnavailable:
+            # Calls go on with the placements last seen; the next check retries.
+            self._checked = time.monotonic()
+            logger.warning("Redis unreachable; routing by the last known placements.")
 
     def close(self) -> None:
         self._stopping.set()

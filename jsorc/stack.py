@@ -87,58 +87,7 @@ class Stack:
         if self.api_port == 0:
             self.api_port = free_port()
         self.settings = dataclasses.replace(self.settings, api_url=self.api_url)
-        python = sys.executable
-        self.children = [
-            Child(
-                "worker",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "tasks.app",
-                    "worker",
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    str(WORKER_CONCURRENCY),
-                    "--loglevel",
-                    "INFO",
-                    "--queues",
-                    "jsorc",
-                    "--events",
-                    "--without-mingle",
-                    "--without-gossip",
-                    "--hostname",
-                    f"jsorc-{os.getpid()}@%h",
-                ],
-                self.logs / "worker.log",
-            ),
-            Child("beat", [python, "-m", "jsorc.cli", "beat"], self.logs / "beat.log"),
-            Child(
-                "api",
-                [python, "-m", "jsorc.cli", "api", "--port", str(self.api_port)],
-                self.logs / "api.log",
-            ),
-        ]
-        if self.flower_port is not None:
-            port = self.flower_port or free_port()
-            self.children.append(
-                Child(
-                    "flower",
-                    [
-                        python,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "tasks.app",
-                        "flower",
-                        "--address=127.0.0.1",
-                        f"--port={port}",
-                    ],
-                    self.logs / "flower.log",
-                )
-            )
+        self.children = self._children()
         try:
             for child in self.children:
                 self._spawn(child)
@@ -149,12 +98,33 @@ class Stack:
         for child in self.children:
             announce(f"{child.name:<8} pid {child.process.pid}, log {child.log}")
         announce(f"api      {self.api_url}  (OpenAPI docs at {self.api_url}/docs)")
+        if self.flower_port is not None:
+            announce(f"flower   http://127.0.0.1:{self.flower_port}")
         self.stack_file.write_text(
             json.dumps(
                 {"api_url": self.api_url, "redis_url": self.settings.redis_url, "pid": os.getpid()}
             )
         )
         return self
+
+    def _children(self) -> list[Child]:
+        celery = [sys.executable, "-m", "celery", "-A", "tasks.app"]
+        jsorc = [sys.executable, "-m", "jsorc.cli"]
+        worker = [
+            *celery, "worker", "--pool", "threads", "--concurrency", str(WORKER_CONCURRENCY),
+            "--loglevel", "INFO", "--queues", "jsorc", "--events", "--without-mingle",
+            "--without-gossip", "--hostname", f"jsorc-{os.getpid()}@%h",
+        ]  # fmt: skip
+        children = [
+            Child("worker", worker, self.logs / "worker.log"),
+            Child("beat", [*jsorc, "beat"], self.logs / "beat.log"),
+            Child("api", [*jsorc, "api", "--port", str(self.api_port)], self.logs / "api.log"),
+        ]
+        if self.flower_port is not None:
+            self.flower_port = self.flower_port or free_port()
+            flower = [*celery, "flower", "--address=127.0.0.1", f"--port={self.flower_port}"]
+            children.append(Child("flower", flower, self.logs / "flower.log"))
+        return children
 
     def supervise(self, *, poll: float = 1.0) -> None:
         """Restart children that die, until SIGINT or SIGTERM."""

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,11 @@ from typing import Any
 
 import psutil
 import pytest
+import urllib3
 
 from jsorc.cli import normalise_args
 from jsorc.runtime import Runtime
-from tests.conftest import ApiCaller
+from tests.conftest import ApiCaller, wait_until
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -120,4 +122,41 @@ def _running(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.timeout(120)
+def test_up_with_flower_then_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JSORC_")}
+    log = tmp_path / "up.log"
+    with open(log, "wb") as out:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "jsorc.cli", "up", "--api-port", "0", "--flower",
+             "--flower-port", "0"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: "JSORC is up" in log.read_text(), timeout=60, what="stack up")
+        text = log.read_text()
+        flower_url = re.search(r"flower +(http://127\.0\.0\.1:\d+)", text).group(1)
+        stack = json.loads((tmp_path / ".jsorc" / "stack.json").read_text())
+        http = urllib3.PoolManager(retries=False, timeout=5.0)
+        assert json.loads(http.request("GET", stack["api_url"] + "/health").data)["status"] == "ok"
+        wait_until(
+            lambda: _answers(http, flower_url + "/healthcheck"), timeout=30, what="Flower up"
+        )
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(60)
+    assert up.returncode == 0, log.read_text()
+    started = [int(pid) for pid in re.findall(r"\bpid (\d+)", log.read_text())]
+    assert len(started) == 4  # worker, beat, api, flower
+    assert [pid for pid in started if _running(pid)] == []
+    assert not (tmp_path / ".jsorc" / "stack.json").exists()
+
+
+def _answers(http: urllib3.PoolManager, url: str) -> bool:
+    try:
+        return http.request("GET", url).status == 200
+    except urllib3.exceptions.HTTPError:
         return False
