@@ -41,6 +41,14 @@ class Settings:
     api_url: str = "http://127.0.0.1:8716"
     # Seconds a new action server has to answer its spec endpoint.
     server_start_timeout: float = 120.0
+    # Kubernetes backend: in-cluster config first when true, else this kubeconfig file
+    # (empty: the client's default, ~/.kube/config).
+    kube_in_cluster: bool = False
+    kubeconfig: str = ""
+    # Image that action-server pods run on Kubernetes.
+    image: str = "jsorc:0.1.0"
+    # Allow privileged or host-path pods, and deleting volume claims, in manifests.
+    unsafe: bool = False
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
