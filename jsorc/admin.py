@@ -56,6 +56,7 @@ def load(
         placement = Placement(name=name, mode=MODULE, status=READY)
     else:
         placement = Placement(name=name, mode=REMOTE, status=STARTING)
+    rt.db.save_placement(name, placement.mode)
     rt.state.save_placement(placement)
     rt.db.record_placement(name, placement.mode, placement.status, "load")
     if mode == REMOTE:
@@ -77,6 +78,7 @@ def unload(
         raise ActionNotLoaded(f"action {name!r} is not loaded; nothing to unload")
     if mode != "auto" and current.mode != mode:
         raise BadRequest(f"action {name!r} is loaded as {current.mode}, not {mode}")
+    rt.db.delete_placement(name)
     if current.mode == MODULE or keep_service:
         rt.state.delete_placement(name)
         rt.db.record_placement(name, current.mode, "UNLOADED", "unload")

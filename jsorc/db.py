@@ -41,6 +41,15 @@ class PlacementEventRow(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class PlacementRow(Base):
+    """The placement a user asked for; Redis holds its live state."""
+
+    __tablename__ = "jsorc_placements"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 class SettingRow(Base):
     __tablename__ = "jsorc_settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -65,6 +74,21 @@ class Database:
     def fetch_configs(self) -> dict[str, dict[str, Any]]:
         with Session(self.engine) as session:
             return {row.name: row.config for row in session.scalars(select(ActionConfigRow))}
+
+    def save_placement(self, name: str, mode: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            session.merge(PlacementRow(name=name, mode=mode, updated=_now()))
+
+    def delete_placement(self, name: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(PlacementRow, name)
+            if row is not None:
+                session.delete(row)
+
+    def fetch_placements(self) -> dict[str, str]:
+        """Action name -> the mode a user placed it in."""
+        with Session(self.engine) as session:
+            return {row.name: row.mode for row in session.scalars(select(PlacementRow))}
 
     def record_placement(self, action: str, mode: str, status: str, reason: str = "") -> None:
         with Session(self.engine) as session, session.begin():

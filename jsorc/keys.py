@@ -30,6 +30,9 @@ SERVICE = PREFIX + "service:{name}"
 REGENERATION_LOCK = PREFIX + "lock:regeneration"
 # lock: one spawn or retire of a given action at a time
 ACTION_LOCK = PREFIX + "lock:action:{name}"
+# string with a TTL of half a tick: taken by the first tick of each interval, so two Beats
+# firing the same interval give one regeneration
+REGENERATION_SLOT = PREFIX + "regeneration:slot"
 # hash: counters of regeneration ticks (run, skipped, respawned)
 REGENERATION_STATS = PREFIX + "regeneration:stats"
 

@@ -1,9 +1,11 @@
 """Regeneration: the periodic tick that brings dead action servers back.
 
 Single-flight across every worker and Beat replica: a tick takes a Redis lock whose TTL
-outlasts a tick; a tick that finds the lock held is skipped and counted as such. The
-tick decides and marks; the respawns themselves are handed to `respawn` (the task
-layer enqueues them), so a slow start never holds up the tick.
+outlasts a tick, and a tick that finds it held is skipped; a tick that comes less than
+half an interval after the last one (a second Beat firing the same interval) is skipped
+too. A tick first restores from SQL what Redis lost, then checks every remote action.
+It decides and marks; the respawns are handed to `respawn` (the task layer enqueues
+them), so a slow start never holds up the tick.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from jsorc.backends import fetch_spec
 from jsorc.errors import ActionNotReady
 from jsorc.locks import single_flight
 from jsorc.placement import FAILED, READY, REMOTE, STARTING, Placement
+from jsorc.recovery import restore
 from jsorc.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 
 # Seconds: the lock outlives a tick by at least this much.
 MIN_LOCK_TTL = 30.0
+# Fraction of backoff_interval during which a second tick counts as a duplicate.
+SLOT_FRACTION = 0.5
 # Health probes run this many at a time.
 PROBE_THREADS = 16
 
@@ -34,6 +39,7 @@ class TickReport:
     skipped: bool = False
     checked: int = 0
     respawned: list[str] = dataclasses.field(default_factory=list)
+    restored: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -42,11 +48,12 @@ def run_tick(rt: Runtime, *, respawn: Callable[[str], None]) -> TickReport:
     started = time.monotonic()
     ttl = max(MIN_LOCK_TTL, 3 * rt.settings.backoff_interval)
     with single_flight(rt.state.client, keys.REGENERATION_LOCK, ttl=ttl) as lock:
-        if lock is None:
+        if lock is None or not _claim_slot(rt):
             rt.state.count_tick("skipped")
-            logger.debug("Regeneration tick skipped: another is running.")
+            logger.debug("Regeneration tick skipped: another is running or just ran.")
             return TickReport(skipped=True)
         report = TickReport()
+        report.restored = dataclasses.asdict(restore(rt, respawn=respawn))
         remote = [p for p in rt.state.fetch_placements().values() if p.mode == REMOTE]
         report.checked = len(remote)
         with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
@@ -61,6 +68,11 @@ def run_tick(rt: Runtime, *, respawn: Callable[[str], None]) -> TickReport:
             rt.state.count_tick("respawned", len(report.respawned))
         report.seconds = time.monotonic() - started
         return report
+
+
+def _claim_slot(rt: Runtime) -> bool:
+    slot_ms = int(rt.settings.backoff_interval * SLOT_FRACTION * 1000)
+    return bool(rt.state.client.set(keys.REGENERATION_SLOT, "1", nx=True, px=slot_ms))
 
 
 def _needs_respawn(rt: Runtime, placement: Placement) -> str:

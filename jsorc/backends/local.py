@@ -1,13 +1,15 @@
 """The local backend: action servers as detached processes on 127.0.0.1.
 
 Each server binds a free port itself and writes it to a port file, so no two servers
-race for a port. Its pid, start time and URL are recorded in Redis: a restarted worker
-finds the server again, and a reused pid is never mistaken for it. Supervision is
+race for a port. Its pid, start time and URL are recorded in Redis (and in a file beside
+its log, for when Redis loses them): a restarted worker finds the server again, and a
+reused pid is never mistaken for it. Supervision is
 regeneration's job; this module only starts, checks and stops.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -68,7 +70,7 @@ class LocalBackend:
             "log": str(log_file),
             "started": time.time(),
         }
-        self.state.save_server(config.name, record)
+        self._save(config.name, record)
         logger.info("Started action server %r as pid %d.", config.name, pid)
 
         deadline = time.monotonic() + timeout
@@ -85,14 +87,14 @@ class LocalBackend:
                 )
             time.sleep(START_POLL)
         url = f"http://127.0.0.1:{int(port_file.read_text())}"
-        self.state.save_server(config.name, {**record, "url": url})
+        self._save(config.name, {**record, "url": url})
         return url
 
     def alive(self, name: str) -> bool:
         return self._process(name) is not None
 
     def url(self, name: str) -> str | None:
-        record = self.state.fetch_server(name)
+        record = self._record(name)
         return (record or {}).get("url") or None
 
     def pid(self, name: str) -> int | None:
@@ -107,13 +109,36 @@ class LocalBackend:
             logger.info("Stopped action server %r (pid %d).", name, process.pid)
         self.state.delete_server(name)
         (self.run_dir / f"{name}.port").unlink(missing_ok=True)
+        self._record_file(name).unlink(missing_ok=True)
         return process is not None
 
     def names(self) -> list[str]:
-        return sorted(self.state.fetch_servers())
+        on_disk = {path.stem for path in self.run_dir.glob("*.json")}
+        return sorted(set(self.state.fetch_servers()) | on_disk)
+
+    def _save(self, name: str, record: dict) -> None:
+        self.state.save_server(name, record)
+        path = self._record_file(name)
+        path.with_suffix(".tmp").write_text(json.dumps(record))
+        path.with_suffix(".tmp").replace(path)
+
+    def _record(self, name: str) -> dict | None:
+        """The server's record from Redis, or from its file when Redis lost it."""
+        record = self.state.fetch_server(name)
+        if record:
+            return record
+        try:
+            record = json.loads(self._record_file(name).read_text())
+        except (OSError, ValueError):
+            return None
+        self.state.save_server(name, record)
+        return {key: str(value) for key, value in record.items()}
+
+    def _record_file(self, name: str) -> Path:
+        return self.run_dir / f"{name}.json"
 
     def _process(self, name: str) -> psutil.Process | None:
-        record = self.state.fetch_server(name)
+        record = self._record(name)
         if not record:
             return None
         try:
