@@ -29,6 +29,6 @@ worker_send_task_events = True
 task_send_sent_event = True
 
 timezone = "UTC"
-beat_scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
+beat_scheduler = "beat_schedule.scheduler:JsorcScheduler"
 # Seconds; Beat looks for schedule changes at least this often.
 beat_max_loop_interval = 5

@@ -11,14 +11,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from sqlalchemy.engine import make_url
 
+from jsorc import keys
+from jsorc.locks import single_flight
 from jsorc.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 REGENERATION_TASK = "jsorc.regenerate"
 REGENERATION_ENTRY = "jsorc regeneration"
+SCHEDULER = "beat_schedule.scheduler:JsorcScheduler"
+# Seconds one Beat may hold the set-up lock (migrations included).
+SETUP_TTL = 120.0
+
+_configured: Settings | None = None
 
 
 def django_database(settings: Settings) -> dict[str, Any]:
@@ -45,6 +53,8 @@ def configure(settings: Settings) -> None:
     import django
     from django.conf import settings as django_settings
 
+    global _configured
+    _configured = settings
     if not django_settings.configured:
         settings.home.mkdir(parents=True, exist_ok=True)
         django_settings.configure(
@@ -55,6 +65,23 @@ def configure(settings: Settings) -> None:
             DEFAULT_AUTO_FIELD="django.db.models.AutoField",
         )
         django.setup()
+
+
+def configured_settings() -> Settings:
+    if _configured is None:
+        raise RuntimeError("call beat_schedule.schedule.configure(settings) first")
+    return _configured
+
+
+def prepare(settings: Settings, client: redis.Redis) -> None:
+    """Configure Django, migrate and write the schedule, one Beat at a time: replicas
+    starting together would otherwise race on the same migrations."""
+    configure(settings)
+    with single_flight(client, keys.BEAT_SETUP_LOCK, ttl=SETUP_TTL, wait=SETUP_TTL) as lock:
+        if lock is None:
+            raise RuntimeError(f"another Beat held the set-up lock for over {SETUP_TTL:g}s")
+        migrate()
+        sync(settings.backoff_interval)
 
 
 def migrate() -> None:

@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep-service", action="store_true", help="leave the remote server running"
     )
 
+    config = sub.add_parser("config", help="read or change JSORC's live settings")
+    config_verbs = config.add_subparsers(dest="verb", required=True)
+    config_get = config_verbs.add_parser("get", help="every live setting, or one")
+    config_get.add_argument("name", nargs="?")
+    config_set = config_verbs.add_parser("set", help="change a setting while JSORC runs")
+    config_set.add_argument("name", help="e.g. backoff_interval")
+    config_set.add_argument("value", help="a JSON value, e.g. 5, true or '[\"redis\"]'")
+
     call = sub.add_parser("call", help="call an action function through the router")
     call.add_argument("function", help='"group.function", e.g. text_tools.word_count')
     call.add_argument(
@@ -89,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(normalise_args(sys.argv[1:] if argv is None else argv))
-    quiet = args.command in ("demo", "actions", "call")
+    quiet = args.command in ("demo", "actions", "call", "config")
     level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -115,6 +123,14 @@ def _run(args: argparse.Namespace) -> int:
         return _beat(settings)
     if args.command == "call":
         return _call(settings, args.function, args.arguments)
+    if args.command == "config":
+        client = _client(settings)
+        if args.verb == "get":
+            result = client.config_get(args.name)
+        else:
+            result = client.config_set(args.name, args.value)
+        print(json.dumps(result, indent=2))
+        return 0
     return _actions(settings, args)
 
 
@@ -154,10 +170,8 @@ def _beat(settings: Settings) -> int:
     from tasks.app import app
 
     rt = Runtime.from_settings(settings)
-    schedule.configure(rt.settings)
-    schedule.migrate()
-    schedule.sync(rt.settings.backoff_interval)
-    app.Beat(scheduler="django_celery_beat.schedulers:DatabaseScheduler", loglevel="INFO").run()
+    schedule.prepare(rt.settings, rt.state.client)
+    app.Beat(scheduler=schedule.SCHEDULER, loglevel="INFO").run()
     return 0
 
 

@@ -93,6 +93,13 @@ class Client:
         body = {} if name is None else {"name": name}
         return self.admin("jsorc_actions_status", **body)["action_status"]
 
+    def config_get(self, name: str | None = None) -> dict[str, Any]:
+        body = {} if name is None else {"name": name}
+        return self.admin("config_get", **body)["config"]
+
+    def config_set(self, name: str, value: Any) -> dict[str, Any]:
+        return self.admin("config_set", name=name, value=value)["config"]
+
     def wait_for(
         self, name: str, *, status: str | None = "READY", timeout: float = 120.0, poll: float = 0.2
     ) -> dict[str, Any]:

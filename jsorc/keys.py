@@ -28,6 +28,8 @@ SERVICE = PREFIX + "service:{name}"
 
 # lock: one regeneration tick at a time across every worker and Beat
 REGENERATION_LOCK = PREFIX + "lock:regeneration"
+# lock: one Beat at a time migrates and writes the schedule at start-up
+BEAT_SETUP_LOCK = PREFIX + "lock:beat-setup"
 # lock: one spawn or retire of a given action at a time
 ACTION_LOCK = PREFIX + "lock:action:{name}"
 # string with a TTL of half a tick: taken by the first tick of each interval, so two Beats
@@ -35,6 +37,8 @@ ACTION_LOCK = PREFIX + "lock:action:{name}"
 REGENERATION_SLOT = PREFIX + "regeneration:slot"
 # hash: counters of regeneration ticks (run, skipped, respawned)
 REGENERATION_STATS = PREFIX + "regeneration:stats"
+# list: start times of the latest ticks that ran, newest first
+REGENERATION_HISTORY = PREFIX + "regeneration:history"
 
 
 def placement(name: str) -> str:

@@ -52,6 +52,7 @@ def run_tick(rt: Runtime, *, respawn: Callable[[str], None]) -> TickReport:
             rt.state.count_tick("skipped")
             logger.debug("Regeneration tick skipped: another is running or just ran.")
             return TickReport(skipped=True)
+        rt.state.record_tick(time.time())
         report = TickReport()
         report.restored = dataclasses.asdict(restore(rt, respawn=respawn))
         remote = [p for p in rt.state.fetch_placements().values() if p.mode == REMOTE]

@@ -119,6 +119,19 @@ class StateStore:
             self.client.hincrby(keys.REGENERATION_STATS, outcome, amount)
             self.client.hset(keys.REGENERATION_STATS, f"last_{outcome}", repr(time.time()))
 
+    def record_tick(self, started: float, *, keep: int = 100) -> None:
+        with _translated():
+            pipe = self.client.pipeline()
+            pipe.lpush(keys.REGENERATION_HISTORY, repr(started))
+            pipe.ltrim(keys.REGENERATION_HISTORY, 0, keep - 1)
+            pipe.execute()
+
+    def tick_history(self) -> list[float]:
+        """Start times (epoch seconds) of the latest ticks that ran, oldest first."""
+        with _translated():
+            raw = self.client.lrange(keys.REGENERATION_HISTORY, 0, -1)
+        return sorted(float(value) for value in raw)
+
     def tick_counts(self) -> dict[str, float]:
         with _translated():
             raw = self.client.hgetall(keys.REGENERATION_STATS)

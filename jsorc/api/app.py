@@ -13,10 +13,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 
-from jsorc import admin
 from jsorc.admin import Dispatch
+from jsorc.api.actions import action_routes
+from jsorc.api.config import config_routes
 from jsorc.errors import (
     ActionNotLoaded,
     BadRequest,
@@ -28,35 +28,6 @@ from jsorc.errors import (
 from jsorc.runtime import Runtime
 
 logger = logging.getLogger(__name__)
-
-ActionName = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ConfigBody(_Body):
-    name: str = ActionName
-    config: str | dict[str, Any] = Field(
-        description="A module path exposing ACTION_CONFIGS, or the config object itself"
-    )
-
-
-class LoadBody(_Body):
-    name: str = ActionName
-    mode: str = Field(description="module or remote")
-    keep_service: bool = False
-
-
-class UnloadBody(_Body):
-    name: str = ActionName
-    mode: str = "auto"
-    keep_service: bool = False
-
-
-class StatusBody(_Body):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 def create_app(rt: Runtime, dispatch: Dispatch | Callable[[], Dispatch]) -> FastAPI:
@@ -78,48 +49,15 @@ def create_app(rt: Runtime, dispatch: Dispatch | Callable[[], Dispatch]) -> Fast
             )
         return JSONResponse({"success": True, "status": "ok", "backend": rt.settings.backend})
 
-    @app.post("/js_admin/jsorc_actions_config")
-    def actions_config(body: ConfigBody) -> dict[str, Any]:
-        config = admin.configure(rt, body.name, body.config)
-        return {
-            "success": True,
-            "message": f"config of {body.name!r} registered",
-            "config": config.to_dict(),
-        }
-
-    @app.post("/js_admin/jsorc_actions_load")
-    def actions_load(body: LoadBody) -> dict[str, Any]:
-        placement = admin.load(
-            rt, body.name, body.mode, dispatch=dispatcher(), keep_service=body.keep_service
-        )
-        return {
-            "success": True,
-            "message": f"{body.name!r} loading as {body.mode}",
-            "action_status": placement.to_json(),
-        }
-
-    @app.post("/js_admin/jsorc_actions_unload")
-    def actions_unload(body: UnloadBody) -> dict[str, Any]:
-        placement = admin.unload(
-            rt, body.name, body.mode, dispatch=dispatcher(), keep_service=body.keep_service
-        )
-        return {
-            "success": True,
-            "message": f"{body.name!r} unloading",
-            "action_status": placement.to_json(),
-        }
-
-    @app.post("/js_admin/jsorc_actions_status")
-    def actions_status(body: StatusBody | None = None) -> dict[str, Any]:
-        name = body.name if body is not None else None
-        return {"success": True, "action_status": admin.status(rt, name)}
+    app.include_router(action_routes(rt, dispatcher))
+    app.include_router(config_routes(rt))
 
     @app.post("/js_admin/{name}", include_in_schema=False)
     def unknown_endpoint(name: str) -> JSONResponse:
         known = sorted(
             r.path.rsplit("/", 1)[-1]
             for r in app.routes
-            if getattr(r, "path", "").startswith("/js_admin/jsorc")
+            if getattr(r, "path", "").startswith("/js_admin/") and "{" not in r.path
         )
         return JSONResponse(
             {"success": False, "error": f"no admin endpoint {name!r}; known: {', '.join(known)}"},
