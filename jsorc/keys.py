@@ -18,10 +18,11 @@ PLACEMENT_VERSION = PREFIX + "placement:version"
 # pub/sub channel: the name of an action whose placement changed
 PLACEMENT_CHANNEL = PREFIX + "placement:changes"
 
-# hash per action server started by the local backend: pid, port, url, create_time, log
-SERVER = PREFIX + "server:{name}"
-# set: names of actions with a server record
-SERVERS = PREFIX + "servers"
+# hash per detached local process: pid, create_time, log, url; kind is "action" for
+# action servers, "service" for kept-alive services
+PROCESS = PREFIX + "process:{kind}:{name}"
+# set: names with a process record, per kind
+PROCESSES = PREFIX + "processes:{kind}"
 
 # hash per kept-alive service: status, error, checked
 SERVICE = PREFIX + "service:{name}"
@@ -45,8 +46,12 @@ def placement(name: str) -> str:
     return PLACEMENT.format(name=name)
 
 
-def server(name: str) -> str:
-    return SERVER.format(name=name)
+def process(kind: str, name: str) -> str:
+    return PROCESS.format(kind=kind, name=name)
+
+
+def processes(kind: str) -> str:
+    return PROCESSES.format(kind=kind)
 
 
 def service(name: str) -> str:

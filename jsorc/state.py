@@ -85,31 +85,30 @@ class StateStore:
         with _translated():
             return int(self.client.get(keys.PLACEMENT_VERSION) or 0)
 
-    # server records (local backend)
+    # records of detached local processes (action servers, kept-alive services)
 
-    def save_server(self, name: str, record: Mapping[str, Any]) -> None:
+    def save_process(self, kind: str, name: str, record: Mapping[str, Any]) -> None:
         with _translated():
             pipe = self.client.pipeline()
-            pipe.delete(keys.server(name))
-            pipe.hset(keys.server(name), mapping={k: str(v) for k, v in record.items()})
-            pipe.sadd(keys.SERVERS, name)
+            pipe.delete(keys.process(kind, name))
+            pipe.hset(keys.process(kind, name), mapping={k: str(v) for k, v in record.items()})
+            pipe.sadd(keys.processes(kind), name)
             pipe.execute()
 
-    def fetch_server(self, name: str) -> dict[str, str] | None:
+    def fetch_process(self, kind: str, name: str) -> dict[str, str] | None:
         with _translated():
-            raw = self.client.hgetall(keys.server(name))
+            raw = self.client.hgetall(keys.process(kind, name))
         return raw or None
 
-    def fetch_servers(self) -> dict[str, dict[str, str]]:
+    def process_names(self, kind: str) -> list[str]:
         with _translated():
-            names = sorted(self.client.smembers(keys.SERVERS))
-            return {name: raw for name in names if (raw := self.client.hgetall(keys.server(name)))}
+            return sorted(self.client.smembers(keys.processes(kind)))
 
-    def delete_server(self, name: str) -> None:
+    def delete_process(self, kind: str, name: str) -> None:
         with _translated():
             pipe = self.client.pipeline()
-            pipe.delete(keys.server(name))
-            pipe.srem(keys.SERVERS, name)
+            pipe.delete(keys.process(kind, name))
+            pipe.srem(keys.processes(kind), name)
             pipe.execute()
 
     # regeneration counters

@@ -162,7 +162,8 @@ def test_a_fresh_process_finds_the_server_again(rt: Runtime, inline_dispatch: Di
 
 def test_a_reused_pid_is_not_taken_for_the_server(rt: Runtime) -> None:
     me = psutil.Process()
-    rt.state.save_server(
+    rt.state.save_process(
+        "action",
         "text_tools",
         {
             "pid": me.pid,
@@ -175,7 +176,7 @@ def test_a_reused_pid_is_not_taken_for_the_server(rt: Runtime) -> None:
     backend = LocalBackend(state=rt.state, home=rt.settings.home)
     assert backend.alive("text_tools") is False
     assert backend.retire("text_tools") is False  # and it did not signal this process
-    assert rt.state.fetch_server("text_tools") is None
+    assert rt.state.fetch_process("action", "text_tools") is None
 
 
 def test_regeneration_task_heals_through_the_worker(rt: Runtime, worker: Any) -> None:
