@@ -18,6 +18,16 @@ def make_backend(settings: Settings, state: StateStore) -> ClusterBackend:
         from jsorc.backends.local import LocalBackend
 
         return LocalBackend(state=state, home=settings.home)
+    if settings.backend == "kubernetes":
+        from jsorc.backends.kubernetes import KubernetesBackend
+        from jsorc.kube.client import connect
+
+        return KubernetesBackend(
+            client=connect(settings),
+            namespace=settings.namespace,
+            image=settings.image,
+            unsafe=settings.unsafe,
+        )
     from jsorc.errors import SettingsError
 
     raise SettingsError(f"backend {settings.backend!r} is not available in this build")
