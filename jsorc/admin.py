@@ -27,6 +27,7 @@ UNLOAD_MODES = ("auto", *MODES)
 class Dispatch:
     spawn: Callable[[str], None]
     retire: Callable[[str], None]
+    refresh_service: Callable[[str], None] = lambda name: None
 
 
 def configure(rt: Runtime, name: str, config: Any) -> ActionConfig:

@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     config_set.add_argument("name", help="e.g. backoff_interval")
     config_set.add_argument("value", help="a JSON value, e.g. 5, true or '[\"redis\"]'")
 
+    service = sub.add_parser("service", help="inspect or refresh a kept-alive service")
+    service_verbs = service.add_subparsers(dest="verb", required=True)
+    for verb, text in (("info", "its health, config and history"), ("refresh", "rebuild it now")):
+        service_verbs.add_parser(verb, help=text).add_argument("name")
+
     call = sub.add_parser("call", help="call an action function through the router")
     call.add_argument("function", help='"group.function", e.g. text_tools.word_count')
     call.add_argument(
@@ -97,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(normalise_args(sys.argv[1:] if argv is None else argv))
-    quiet = args.command in ("demo", "actions", "call", "config")
+    quiet = args.command in ("demo", "actions", "call", "config", "service")
     level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -123,6 +128,13 @@ def _run(args: argparse.Namespace) -> int:
         return _beat(settings)
     if args.command == "call":
         return _call(settings, args.function, args.arguments)
+    if args.command == "service":
+        client = _client(settings)
+        if args.verb == "info":
+            print(json.dumps(client.service_info(args.name), indent=2))
+        else:
+            print(client.service_refresh(args.name))
+        return 0
     if args.command == "config":
         client = _client(settings)
         if args.verb == "get":

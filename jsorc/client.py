@@ -100,6 +100,12 @@ class Client:
     def config_set(self, name: str, value: Any) -> dict[str, Any]:
         return self.admin("config_set", name=name, value=value)["config"]
 
+    def service_info(self, name: str) -> dict[str, Any]:
+        return self.admin("service_info", name=name)["service"]
+
+    def service_refresh(self, name: str) -> str:
+        return self.admin("service_refresh", name=name)["message"]
+
     def wait_for(
         self, name: str, *, status: str | None = "READY", timeout: float = 120.0, poll: float = 0.2
     ) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from jsorc.errors import BadRequest, SettingsError
+from jsorc.keepalive.watch import SETTING_PREFIX, check_config, public_config, service_config
 from jsorc.runtime import Runtime
 from jsorc.settings import LIVE_KEYS
 
@@ -18,7 +19,9 @@ logger = logging.getLogger(__name__)
 
 
 def get_config(rt: Runtime, name: str | None = None) -> dict[str, Any]:
-    """Every live setting, or the one named."""
+    """Every live setting, or the one named (`service.<name>`: a kept-alive service's)."""
+    if name is not None and name.startswith(SETTING_PREFIX):
+        return {name: public_config(service_config(rt, name.removeprefix(SETTING_PREFIX)))}
     values = rt.refresh_settings().live_values()
     if name is None:
         return values
@@ -33,6 +36,8 @@ def set_config(rt: Runtime, name: str, value: Any) -> dict[str, Any]:
     A string that holds JSON (as Jaseci's META-style calls send) is decoded first."""
     if isinstance(value, str):
         value = _maybe_json(value)
+    if name.startswith(SETTING_PREFIX):
+        return _set_service_config(rt, name.removeprefix(SETTING_PREFIX), value)
     try:
         updated = rt.refresh_settings().with_overrides({name: value})
     except SettingsError as exc:
@@ -41,6 +46,16 @@ def set_config(rt: Runtime, name: str, value: Any) -> dict[str, Any]:
     rt.settings = updated
     logger.info("Setting %s changed to %r.", name, updated.live_values()[name])
     return updated.live_values()
+
+
+def _set_service_config(rt: Runtime, service: str, value: Any) -> dict[str, Any]:
+    """Merge `value` into what is stored for the service; its next tick rebuilds it."""
+    changes = check_config(service, value)
+    key = SETTING_PREFIX + service
+    merged = {**(rt.db.fetch_settings().get(key) or {}), **changes}
+    rt.db.save_settings({key: merged})
+    logger.info("Config of service %s changed: %r.", service, sorted(changes))
+    return {key: public_config(service_config(rt, service))}
 
 
 def _maybe_json(value: str) -> Any:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, event, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -48,6 +48,17 @@ class PlacementRow(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     mode: Mapped[str] = mapped_column(String(20))
     updated: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ServiceEventRow(Base):
+    """A kept-alive service changing state (RUNNING, FAILED, ...), with why."""
+
+    __tablename__ = "jsorc_service_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service: Mapped[str] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class SettingRow(Base):
@@ -109,6 +120,26 @@ class Database:
                 }
                 for r in session.scalars(query)
             ]
+
+    def record_service(self, service: str, state: str, detail: str = "") -> None:
+        with Session(self.engine) as session, session.begin():
+            session.add(ServiceEventRow(service=service, state=state, detail=detail))
+
+    def service_history(self, service: str) -> list[dict[str, Any]]:
+        query = (
+            select(ServiceEventRow)
+            .where(ServiceEventRow.service == service)
+            .order_by(ServiceEventRow.id)
+        )
+        with Session(self.engine) as session:
+            return [
+                {"state": r.state, "detail": r.detail, "at": r.at.isoformat()}
+                for r in session.scalars(query)
+            ]
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
     def save_settings(self, values: dict[str, Any]) -> None:
         with Session(self.engine) as session, session.begin():

@@ -24,8 +24,10 @@ PROCESS = PREFIX + "process:{kind}:{name}"
 # set: names with a process record, per kind
 PROCESSES = PREFIX + "processes:{kind}"
 
-# hash per kept-alive service: status, error, checked
+# hash per kept-alive service: state, error, checked, outcome, restarts
 SERVICE = PREFIX + "service:{name}"
+# set: names of kept-alive services with a health record
+SERVICES = PREFIX + "services"
 
 # lock: one regeneration tick at a time across every worker and Beat
 REGENERATION_LOCK = PREFIX + "lock:regeneration"

@@ -15,10 +15,12 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from jsorc import keys
 from jsorc.backends import fetch_spec
 from jsorc.errors import ActionNotReady
+from jsorc.keepalive.watch import KeptAlive
 from jsorc.locks import single_flight
 from jsorc.placement import FAILED, READY, REMOTE, STARTING, Placement
 from jsorc.recovery import restore
@@ -40,11 +42,15 @@ class TickReport:
     checked: int = 0
     respawned: list[str] = dataclasses.field(default_factory=list)
     restored: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    services: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
 
 
-def run_tick(rt: Runtime, *, respawn: Callable[[str], None]) -> TickReport:
-    """One regeneration tick; `respawn(name)` is called for each action to bring back."""
+def run_tick(
+    rt: Runtime, *, respawn: Callable[[str], None], kept_alive: KeptAlive | None = None
+) -> TickReport:
+    """One regeneration tick; `respawn(name)` is called for each action to bring back,
+    and `kept_alive` (when given) watches the services named in keep_alive."""
     started = time.monotonic()
     ttl = max(MIN_LOCK_TTL, 3 * rt.settings.backoff_interval)
     with single_flight(rt.state.client, keys.REGENERATION_LOCK, ttl=ttl) as lock:
@@ -64,6 +70,9 @@ def run_tick(rt: Runtime, *, respawn: Callable[[str], None]) -> TickReport:
                 _mark_starting(rt, placement, why)
                 respawn(placement.name)
                 report.respawned.append(placement.name)
+        if kept_alive is not None and rt.settings.keep_alive:
+            healths = kept_alive.tick(rt.settings.keep_alive, automate=rt.settings.automation)
+            report.services = [dataclasses.asdict(health) for health in healths]
         rt.state.count_tick("run")
         if report.respawned:
             rt.state.count_tick("respawned", len(report.respawned))

@@ -111,6 +111,20 @@ class StateStore:
             pipe.srem(keys.processes(kind), name)
             pipe.execute()
 
+    # kept-alive services' health
+
+    def save_service_health(self, name: str, health: Mapping[str, Any]) -> None:
+        with _translated():
+            pipe = self.client.pipeline()
+            pipe.hset(keys.service(name), mapping={k: str(v) for k, v in health.items()})
+            pipe.sadd(keys.SERVICES, name)
+            pipe.execute()
+
+    def fetch_service_health(self, name: str) -> dict[str, str] | None:
+        with _translated():
+            raw = self.client.hgetall(keys.service(name))
+        return raw or None
+
     # regeneration counters
 
     def count_tick(self, outcome: str, amount: int = 1) -> None:

@@ -10,7 +10,7 @@ from jsorc.admin import Dispatch
 from jsorc.runtime import Runtime
 from jsorc.settings import Settings
 
-app = Celery("jsorc", include=["tasks.actions", "tasks.regeneration"])
+app = Celery("jsorc", include=["tasks.actions", "tasks.regeneration", "tasks.services"])
 app.config_from_object("celeryconfig")
 
 _runtime: Runtime | None = None
@@ -36,8 +36,10 @@ def use_runtime(rt: Runtime | None) -> None:
 def celery_dispatch() -> Dispatch:
     """Dispatch that enqueues spawn and retire work as Celery tasks."""
     from tasks.actions import retire_action, spawn_action
+    from tasks.services import refresh_service
 
     return Dispatch(
         spawn=lambda name: spawn_action.delay(name, reason="load"),
         retire=lambda name: retire_action.delay(name, reason="unload"),
+        refresh_service=lambda name: refresh_service.delay(name),
     )

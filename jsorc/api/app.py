@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from jsorc.admin import Dispatch
 from jsorc.api.actions import action_routes
 from jsorc.api.config import config_routes
+from jsorc.api.services import service_routes
 from jsorc.errors import (
     ActionNotLoaded,
     BadRequest,
@@ -51,6 +52,7 @@ def create_app(rt: Runtime, dispatch: Dispatch | Callable[[], Dispatch]) -> Fast
 
     app.include_router(action_routes(rt, dispatcher))
     app.include_router(config_routes(rt))
+    app.include_router(service_routes(rt, dispatcher))
 
     @app.post("/js_admin/{name}", include_in_schema=False)
     def unknown_endpoint(name: str) -> JSONResponse:

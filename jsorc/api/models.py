@@ -43,3 +43,7 @@ class ConfigGetBody(Body):
 class ConfigSetBody(Body):
     name: str = Field(min_length=1, max_length=100)
     value: Any = Field(description="The new value, as JSON or a string holding JSON")
+
+
+class ServiceBody(Body):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
