@@ -35,7 +35,14 @@ def django_database(settings: Settings) -> dict[str, Any]:
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(settings.home / "beat.sqlite3"),
-            "OPTIONS": {"timeout": 30},
+            # Beats write this file together: take the write lock when a transaction
+            # begins (a later upgrade fails at once with "database is locked"), and let
+            # readers go on while one writes.
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL",
+            },
         }
     if url.get_backend_name() == "postgresql":
         return {

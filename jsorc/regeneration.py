@@ -19,7 +19,7 @@ from typing import Any
 
 from jsorc import keys
 from jsorc.backends import fetch_spec
-from jsorc.errors import ActionNotReady
+from jsorc.errors import ActionNotReady, BackendError
 from jsorc.keepalive.watch import KeptAlive
 from jsorc.locks import single_flight
 from jsorc.placement import FAILED, READY, REMOTE, STARTING, Placement
@@ -64,7 +64,7 @@ def run_tick(
         remote = [p for p in rt.state.fetch_placements().values() if p.mode == REMOTE]
         report.checked = len(remote)
         with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
-            verdicts = list(pool.map(lambda p: (p, _needs_respawn(rt, p)), remote))
+            verdicts = list(pool.map(lambda p: (p, _verdict(rt, p)), remote))
         for placement, why in verdicts:
             if why and rt.settings.automation:
                 _mark_starting(rt, placement, why)
@@ -83,6 +83,16 @@ def run_tick(
 def _claim_slot(rt: Runtime) -> bool:
     slot_ms = int(rt.settings.backoff_interval * SLOT_FRACTION * 1000)
     return bool(rt.state.client.set(keys.REGENERATION_SLOT, "1", nx=True, px=slot_ms))
+
+
+def _verdict(rt: Runtime, placement: Placement) -> str:
+    """_needs_respawn, but a cluster that cannot be asked leaves the action as it is
+    (regeneration asks again next tick)."""
+    try:
+        return _needs_respawn(rt, placement)
+    except BackendError as exc:
+        logger.warning("Cannot check action %r this tick: %s", placement.name, exc)
+        return ""
 
 
 def _needs_respawn(rt: Runtime, placement: Placement) -> str:

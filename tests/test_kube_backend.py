@@ -258,7 +258,7 @@ def test_a_remote_load_goes_ready_through_the_kubernetes_backend(
     backend = KubernetesBackend(
         client=client, namespace=NAMESPACE, image="jsorc:test", url_template=local_server
     )
-    kube_rt = dataclasses.replace(rt, backend=backend)
+    kube_rt = rt.with_backend(backend)
     rt.state.save_config("text_tools", {"module": "jsorc_examples.text_tools"})
     rt.state.save_placement(Placement(name="text_tools", mode=REMOTE, status=STARTING))
 
@@ -273,7 +273,7 @@ def test_a_remote_load_goes_ready_through_the_kubernetes_backend(
 def test_a_remote_load_fails_cleanly_while_the_api_server_is_unreachable(
     rt: Runtime, unreachable_backend: KubernetesBackend
 ) -> None:
-    kube_rt = dataclasses.replace(rt, backend=unreachable_backend)
+    kube_rt = rt.with_backend(unreachable_backend)
     rt.state.save_config("text_tools", {"module": "jsorc_examples.text_tools"})
     rt.state.save_placement(Placement(name="text_tools", mode=REMOTE, status=STARTING))
 

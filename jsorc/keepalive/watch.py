@@ -37,7 +37,8 @@ class ServiceHealth:
     name: str
     state: str
     error: str = ""
-    # What the tick did: checked (no manifest), kept / started / restarted (its process),
+    # What the tick did: checked (no manifest), kept / started / restarted (its process)
+    # or reconciled (its objects on the cluster),
     # failed (its manifest could not be applied), left (not ours to restart).
     outcome: str = ""
     checked: float = dataclasses.field(default_factory=time.time)
@@ -120,8 +121,10 @@ class KeptAlive:
     def _apply_manifest(self, name: str) -> tuple[str, str]:
         """What applying the service's manifest did, and the error if it failed."""
         config = self._configs[name]
-        if not config.get("manifest") or self.rt.settings.backend != "local":
+        if not config.get("manifest"):
             return "checked", ""
+        if self.rt.settings.backend == "kubernetes":
+            return self._apply_on_cluster(name)
         try:
             manifest = local_manifests.load(name)
             if manifest is None:
@@ -130,6 +133,16 @@ class KeptAlive:
         except JsorcError as exc:
             logger.warning("Could not apply the manifest of %r: %s", name, exc)
             return "failed", f"manifest: {exc}"
+
+    def _apply_on_cluster(self, name: str) -> tuple[str, str]:
+        try:
+            report = self.rt.backend.apply_service(name)  # type: ignore[attr-defined]
+        except JsorcError as exc:
+            logger.warning("Could not reconcile the manifest of %r: %s", name, exc)
+            return "failed", f"manifest: {exc}"
+        if report is None:
+            return "checked", ""
+        return ("kept" if not (report.created or report.patched) else "reconciled"), ""
 
     def _record_loss(self, name: str, error: str) -> None:
         """A service that was running and is not any more: its failure goes to SQL."""
