@@ -191,11 +191,14 @@ def _client(settings: Settings) -> Any:
     from jsorc.client import Client
 
     stack_file = settings.home / "stack.json"
-    api_url, redis_url = settings.api_url, settings.redis_url
+    api_url, redis_url, token = settings.api_url, settings.redis_url, settings.api_token
     if stack_file.exists():
         stack = json.loads(stack_file.read_text())
         api_url, redis_url = stack["api_url"], stack["redis_url"]
-    return Client(api_url, redis_url=redis_url, allowed_modules=settings.allowed_modules)
+        token = token or stack.get("api_token", "")
+    return Client(
+        api_url, redis_url=redis_url, allowed_modules=settings.allowed_modules, token=token
+    )
 
 
 def _actions(settings: Settings, args: argparse.Namespace) -> int:

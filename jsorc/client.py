@@ -19,6 +19,7 @@ from jsorc.errors import (
     BadRequest,
     JsorcError,
     ModuleNotAllowed,
+    NotAuthorized,
     StateUnavailable,
     UnknownAction,
 )
@@ -27,6 +28,7 @@ from jsorc.state import StateStore
 
 _ERRORS = {
     400: BadRequest,
+    401: NotAuthorized,
     403: ModuleNotAllowed,
     404: UnknownAction,
     409: ActionNotLoaded,
@@ -39,9 +41,17 @@ REQUEST_TIMEOUT = 30.0
 
 class Client:
     def __init__(
-        self, api_url: str, *, redis_url: str | None = None, allowed_modules: tuple[str, ...] = ()
+        self,
+        api_url: str,
+        *,
+        redis_url: str | None = None,
+        allowed_modules: tuple[str, ...] = (),
+        token: str = "",
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        self._headers = {"Content-Type": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
         self.redis_url = redis_url
         self.allowed_modules = allowed_modules
         self._http = urllib3.PoolManager(
@@ -55,7 +65,7 @@ class Client:
                 "POST",
                 f"{self.api_url}/js_admin/{endpoint}",
                 body=json.dumps(body),
-                headers={"Content-Type": "application/json"},
+                headers=self._headers,
             )
         except urllib3.exceptions.HTTPError as exc:
             raise StateUnavailable(f"JSORC API at {self.api_url} does not answer: {exc}") from exc

@@ -57,7 +57,10 @@ def run_demo(settings: Settings) -> int:
 def _scenario(stack: Stack, say: Any) -> None:
     settings = stack.settings
     client = Client(
-        stack.api_url, redis_url=settings.redis_url, allowed_modules=settings.allowed_modules
+        stack.api_url,
+        redis_url=settings.redis_url,
+        allowed_modules=settings.allowed_modules,
+        token=settings.api_token,
     )
     for name in ("text_tools", "vectors", "classifier"):
         client.configure(name, "jsorc_examples.config")

@@ -51,3 +51,7 @@ class SettingsError(JsorcError):
 
 class StateUnavailable(JsorcError):
     """The Redis state store cannot be reached; nothing was changed."""
+
+
+class NotAuthorized(JsorcError):
+    """The API refused the call: no bearer token, or not the right one."""

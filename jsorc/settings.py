@@ -21,6 +21,10 @@ MIN_BACKOFF_INTERVAL = 2.0
 DEFAULT_BACKOFF_INTERVAL = 10.0
 # Module prefixes that may be imported as actions unless configured.
 DEFAULT_ALLOWED_MODULES = ("jsorc_examples",)
+# Bytes; an API request body larger than this is refused with 413.
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+# Seconds before the broker hands an unacknowledged task to another worker.
+DEFAULT_VISIBILITY_TIMEOUT = 3600.0
 BACKENDS = ("local", "kubernetes")
 
 # Settings that config_set may change while JSORC runs (stored in the database).
@@ -49,6 +53,12 @@ class Settings:
     image: str = "jsorc:0.1.0"
     # Allow privileged or host-path pods, and deleting volume claims, in manifests.
     unsafe: bool = False
+    # Bearer token the admin API requires; empty refuses every admin call. A secret:
+    # kept out of repr, so logging the settings never shows it.
+    api_token: str = dataclasses.field(default="", repr=False)
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    # Seconds; must exceed the longest task (checked where Celery is configured).
+    visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -59,6 +69,10 @@ class Settings:
             raise SettingsError(
                 f"backoff_interval must be at least {MIN_BACKOFF_INTERVAL:g} seconds, "
                 f"not {self.backoff_interval:g}"
+            )
+        if self.max_request_bytes < 1:
+            raise SettingsError(
+                f"max_request_bytes must be a positive byte count, not {self.max_request_bytes}"
             )
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.home / 'jsorc.sqlite3'}")
@@ -109,6 +123,8 @@ def _parse(name: str, raw: str) -> Any:
     try:
         if kind == "float":
             return float(raw)
+        if kind == "int":
+            return int(raw)
         if kind == "bool":
             return raw.strip().lower() in ("1", "true", "yes", "on")
         if kind.startswith("tuple"):

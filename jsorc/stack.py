@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,6 +34,8 @@ READY_TIMEOUT = 60.0
 STOP_GRACE = 10.0
 # Worker threads; orchestration tasks mostly wait on processes and HTTP.
 WORKER_CONCURRENCY = 4
+# Random bytes in a generated API token.
+TOKEN_BYTES = 32
 
 
 @dataclasses.dataclass
@@ -86,7 +89,8 @@ class Stack:
             announce(f"redis    {self.redis.url} (private)")
         if self.api_port == 0:
             self.api_port = free_port()
-        self.settings = dataclasses.replace(self.settings, api_url=self.api_url)
+        token = self.settings.api_token or secrets.token_urlsafe(TOKEN_BYTES)
+        self.settings = dataclasses.replace(self.settings, api_url=self.api_url, api_token=token)
         self.children = self._children()
         try:
             for child in self.children:
@@ -100,12 +104,21 @@ class Stack:
         announce(f"api      {self.api_url}  (OpenAPI docs at {self.api_url}/docs)")
         if self.flower_port is not None:
             announce(f"flower   http://127.0.0.1:{self.flower_port}")
-        self.stack_file.write_text(
-            json.dumps(
-                {"api_url": self.api_url, "redis_url": self.settings.redis_url, "pid": os.getpid()}
-            )
-        )
+        self._write_stack_file()
         return self
+
+    def _write_stack_file(self) -> None:
+        """stack.json tells the CLI where the stack is and holds the API token: owner-only."""
+        record = {
+            "api_url": self.api_url,
+            "redis_url": self.settings.redis_url,
+            "pid": os.getpid(),
+            "api_token": self.settings.api_token,
+        }
+        fd = os.open(self.stack_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps(record))
 
     def _children(self) -> list[Child]:
         celery = [sys.executable, "-m", "celery", "-A", "tasks.app"]

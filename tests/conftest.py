@@ -24,6 +24,8 @@ from jsorc.runtime import Runtime
 from jsorc.settings import Settings
 
 ALLOWED = ("jsorc_examples",)
+# The admin API's bearer token in tests; ApiCaller sends it.
+TEST_TOKEN = "test-token-0123456789"
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +51,7 @@ def settings(tmp_path: Path, redis_url: str) -> Settings:
         backoff_interval=2.0,
         allowed_modules=ALLOWED,
         server_start_timeout=60.0,
+        api_token=TEST_TOKEN,
     )
 
 
@@ -122,9 +125,10 @@ def wait_until(
 class ApiCaller:
     """Plain HTTP to a served API: status code and decoded JSON."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, *, token: str = TEST_TOKEN) -> None:
         self.base = base
         self.http = urllib3.PoolManager(retries=False, timeout=30.0)
+        self.headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
 
     def get(self, path: str) -> tuple[int, Any]:
         response = self.http.request("GET", self.base + path)
@@ -134,9 +138,7 @@ class ApiCaller:
         self, path: str, *, json_body: Any = None, raw: bytes | None = None
     ) -> tuple[int, Any]:
         payload = raw if raw is not None else json.dumps(json_body).encode()
-        response = self.http.request(
-            "POST", self.base + path, body=payload, headers={"Content-Type": "application/json"}
-        )
+        response = self.http.request("POST", self.base + path, body=payload, headers=self.headers)
         return response.status, json.loads(response.data)
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from jsorc.admin import Dispatch
 from jsorc.api.actions import action_routes
+from jsorc.api.auth import install_guards
 from jsorc.api.config import config_routes
 from jsorc.api.services import service_routes
 from jsorc.errors import (
@@ -67,6 +68,7 @@ def create_app(rt: Runtime, dispatch: Dispatch | Callable[[], Dispatch]) -> Fast
         )
 
     _install_error_handlers(app)
+    install_guards(app, rt)
     return app
 
 
