@@ -1,4 +1,5 @@
-"""Durable records in SQL (SQLAlchemy): action configs, placement history, settings.
+"""Durable records in SQL (SQLAlchemy): action configs, placement history, settings,
+measurement reports.
 
 SQLite by default, PostgreSQL in production. Redis holds the live copies; what is here
 is what survives a Redis restart. Tables are created on first use.
@@ -59,6 +60,30 @@ class ServiceEventRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class MeasureReportRow(Base):
+    """A measurement kept for later: a trackact window, a benchmark, a tracksys session
+    or a load test (`jsorc.measure.reports` reads and writes these)."""
+
+    __tablename__ = "jsorc_measure_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20), default="done")
+    started: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    stopped: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SystemSampleRow(Base):
+    """One tracksys sample: CPU, memory and network per action server and node."""
+
+    __tablename__ = "jsorc_system_samples"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class SettingRow(Base):

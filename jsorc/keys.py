@@ -43,6 +43,18 @@ REGENERATION_STATS = PREFIX + "regeneration:stats"
 # list: start times of the latest ticks that ran, newest first
 REGENERATION_HISTORY = PREFIX + "regeneration:history"
 
+# hash per latency series of a kind ("call": router calls labelled action|function|mode;
+# "request": application requests labelled type|name): count, sum_ns, errors, and b<i>,
+# the count in bucket i of jsorc.measure.histogram
+LATENCY = PREFIX + "latency:{kind}:{series}"
+# set per kind: the series that have a latency hash
+LATENCIES = PREFIX + "latencies:{kind}"
+# hash per measurement session kind (trackact, benchmark, tracksys): id, started, and the
+# JSON snapshot the window is measured from; absent when the session is stopped
+MEASURE_SESSION = PREFIX + "measure:{kind}"
+# hash per load test: shard number -> requests done so far
+LOADTEST_PROGRESS = PREFIX + "loadtest:{id}:progress"
+
 
 def placement(name: str) -> str:
     return PLACEMENT.format(name=name)
@@ -62,3 +74,19 @@ def service(name: str) -> str:
 
 def action_lock(name: str) -> str:
     return ACTION_LOCK.format(name=name)
+
+
+def latency(kind: str, series: str) -> str:
+    return LATENCY.format(kind=kind, series=series)
+
+
+def latencies(kind: str) -> str:
+    return LATENCIES.format(kind=kind)
+
+
+def measure_session(kind: str) -> str:
+    return MEASURE_SESSION.format(kind=kind)
+
+
+def loadtest_progress(test_id: int | str) -> str:
+    return LOADTEST_PROGRESS.format(id=test_id)

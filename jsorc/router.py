@@ -4,7 +4,9 @@ remote server, by the placement currently in Redis.
 A router keeps a local view of every placement. A listener thread follows the
 placement channel and re-syncs the view at once (so a module whose placement moved away
 is freed promptly); a version check at most every `refresh_interval` seconds covers
-missed messages. A call on the hot path costs a dict lookup and a clock read.
+missed messages. A call on the hot path costs a dict lookup and a clock read; with
+statistics on (the default) also two nanosecond clock reads and one buffered append
+(`jsorc.measure`).
 Remote calls go over pooled keep-alive connections and are never retried blindly.
 """
 
@@ -34,6 +36,7 @@ from jsorc.errors import (
     StateUnavailable,
 )
 from jsorc.http_pool import KeepAlivePool
+from jsorc.measure.callstats import UNKNOWN, call_recorder
 from jsorc.placement import MODULE, READY, STARTING, Placement
 from jsorc.state import StateStore
 
@@ -62,6 +65,7 @@ class Router:
         ready_wait: float = READY_WAIT,
         call_timeout: float = CALL_TIMEOUT,
         listen: bool = True,
+        record_stats: bool = True,
     ) -> None:
         self.state = state
         self.allowed_modules = allowed_modules
@@ -73,6 +77,9 @@ class Router:
         self._changed = threading.Condition(self._lock)
         self._view: dict[str, Placement] = {}
         self._targets: dict[str, Target] = {}
+        # function -> (action, mode) of its resolved target, for the call statistics
+        self._where: dict[str, tuple[str, str]] = {}
+        self.stats = call_recorder(state) if record_stats else None
         self._pools: dict[str, KeepAlivePool] = {}
         self._version = -1
         self._checked = 0.0
@@ -88,7 +95,18 @@ class Router:
         if time.monotonic() - self._checked > self.refresh_interval:
             self._sync_or_keep_view()
         target = self._targets.get(name) or self._resolve(name)
-        return target(*args, **kwargs)
+        stats = self.stats
+        if stats is None:
+            return target(*args, **kwargs)
+        failed = True
+        started = time.perf_counter_ns()
+        try:
+            result = target(*args, **kwargs)
+            failed = False
+            return result
+        finally:
+            action, mode = self._where.get(name, (UNKNOWN, UNKNOWN))
+            stats.record((action, name, mode), time.perf_counter_ns() - started, failed)
 
     def placement(self, action: str) -> Placement | None:
         return self._view.get(action)
@@ -102,6 +120,7 @@ class Router:
                 return
             view = self.state.fetch_placements()
             self._view, self._targets, self._version = view, {}, version
+            self._where = {}
             urls = {p.url for p in view.values()}
             for url in [u for u in self._pools if u not in urls]:
                 self._pools.pop(url).close()
@@ -125,6 +144,8 @@ class Router:
             self._listener.join(timeout=5)
         for pool in self._pools.values():
             pool.close()
+        if self.stats is not None:
+            self.stats.close()
 
     def __enter__(self) -> Router:
         return self
@@ -157,6 +178,7 @@ class Router:
                     )
                 self._changed.wait(timeout=min(self.refresh_interval, 0.2))
                 self.sync()
+            self._where[name] = (placement.name, placement.mode)
             self._targets[name] = target
             return target
 
