@@ -40,7 +40,13 @@ def configure(rt: Runtime, name: str, config: Any) -> ActionConfig:
 
 
 def load(
-    rt: Runtime, name: str, mode: str, *, dispatch: Dispatch, keep_service: bool = False
+    rt: Runtime,
+    name: str,
+    mode: str,
+    *,
+    dispatch: Dispatch,
+    keep_service: bool = False,
+    reason: str = "load",
 ) -> Placement:
     """Place action `name` in `mode`; a remote load returns at once with STARTING."""
     if mode not in MODES:
@@ -59,7 +65,7 @@ def load(
         placement = Placement(name=name, mode=REMOTE, status=STARTING)
     rt.db.save_placement(name, placement.mode)
     rt.state.save_placement(placement)
-    rt.db.record_placement(name, placement.mode, placement.status, "load")
+    rt.db.record_placement(name, placement.mode, placement.status, reason)
     if mode == REMOTE:
         dispatch.spawn(name)
     elif current is not None and current.mode == REMOTE and not keep_service:

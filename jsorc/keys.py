@@ -31,6 +31,12 @@ SERVICES = PREFIX + "services"
 
 # lock: one regeneration tick at a time across every worker and Beat
 REGENERATION_LOCK = PREFIX + "lock:regeneration"
+# string (JSON): the placement policy in force, {"name": ..., "params": {...}}
+POLICY = PREFIX + "policy"
+# string (JSON): the policy's working state, so any worker can continue it
+POLICY_STATE = PREFIX + "policy:state"
+# lock: one policy tick at a time
+POLICY_LOCK = PREFIX + "lock:policy"
 # lock: one Beat at a time migrates and writes the schedule at start-up
 BEAT_SETUP_LOCK = PREFIX + "lock:beat-setup"
 # lock: one spawn or retire of a given action at a time
