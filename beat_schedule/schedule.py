@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 
 REGENERATION_TASK = "jsorc.regenerate"
 REGENERATION_ENTRY = "jsorc regeneration"
+POLICY_TASK = "jsorc.policy_tick"
+POLICY_ENTRY = "jsorc placement policy"
+# Seconds between policy ticks; policy phases are measured in these.
+POLICY_TICK_S = 2
 SCHEDULER = "beat_schedule.scheduler:JsorcScheduler"
 # Seconds one Beat may hold the set-up lock (migrations included).
 SETUP_TTL = 120.0
@@ -109,7 +113,14 @@ def sync(backoff_interval: float) -> int:
         name=REGENERATION_ENTRY,
         defaults={"task": REGENERATION_TASK, "interval": interval, "enabled": True},
     )
-    logger.info("Regeneration scheduled every %d s.", every)
+    policy_interval, _ = IntervalSchedule.objects.get_or_create(
+        every=POLICY_TICK_S, period=IntervalSchedule.SECONDS
+    )
+    PeriodicTask.objects.update_or_create(
+        name=POLICY_ENTRY,
+        defaults={"task": POLICY_TASK, "interval": policy_interval, "enabled": True},
+    )
+    logger.info("Regeneration scheduled every %d s, the policy every %d s.", every, POLICY_TICK_S)
     return every
 
 

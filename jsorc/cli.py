@@ -84,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     config_set.add_argument("name", help="e.g. backoff_interval")
     config_set.add_argument("value", help="a JSON value, e.g. 5, true or '[\"redis\"]'")
 
+    policy = sub.add_parser("actionpolicy", help="set or show the placement policy")
+    policy_verbs = policy.add_subparsers(dest="verb", required=True)
+    policy_set = policy_verbs.add_parser("set", help="default, evaluation or adaptive")
+    policy_set.add_argument("name")
+    policy_set.add_argument("params", nargs="*", metavar="KEY=VALUE",
+                            help="e.g. node_memory_mb=4096 eval_phase=10")  # fmt: skip
+    policy_verbs.add_parser("get", help="the policy in force and its phase")
+
     service = sub.add_parser("service", help="inspect or refresh a kept-alive service")
     service_verbs = service.add_subparsers(dest="verb", required=True)
     for verb, text in (("info", "its health, config and history"), ("refresh", "rebuild it now")):
@@ -102,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(normalise_args(sys.argv[1:] if argv is None else argv))
-    quiet = args.command in ("demo", "actions", "call", "config", "service")
+    quiet = args.command in ("demo", "actions", "call", "config", "service", "actionpolicy")
     level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -128,6 +136,14 @@ def _run(args: argparse.Namespace) -> int:
         return _beat(settings)
     if args.command == "call":
         return _call(settings, args.function, args.arguments)
+    if args.command == "actionpolicy":
+        client = _client(settings)
+        if args.verb == "get":
+            result = client.actionpolicy_get()
+        else:
+            result = client.actionpolicy_set(args.name, _key_values(args.params))
+        print(json.dumps(result, indent=2))
+        return 0
     if args.command == "service":
         client = _client(settings)
         if args.verb == "info":
@@ -215,6 +231,22 @@ def _actions(settings: Settings, args: argparse.Namespace) -> int:
         result = client.unload(args.name, args.mode, keep_service=args.keep_service)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _key_values(pairs: list[str]) -> dict[str, Any]:
+    """KEY=VALUE words as a mapping; values are JSON where they parse, else strings."""
+    from jsorc.errors import BadRequest
+
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise BadRequest(f"parameters are KEY=VALUE words, not {pair!r}")
+        try:
+            values[key] = json.loads(raw)
+        except ValueError:
+            values[key] = raw
+    return values
 
 
 def _config_argument(raw: str) -> str | dict[str, Any]:

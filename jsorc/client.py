@@ -116,6 +116,12 @@ class Client:
     def service_refresh(self, name: str) -> str:
         return self.admin("service_refresh", name=name)["message"]
 
+    def actionpolicy_set(self, name: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.admin("jsorc_actionpolicy_set", name=name, params=params or {})["policy"]
+
+    def actionpolicy_get(self) -> dict[str, Any]:
+        return self.admin("jsorc_actionpolicy_get")["policy"]
+
     def wait_for(
         self, name: str, *, status: str | None = "READY", timeout: float = 120.0, poll: float = 0.2
     ) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from jsorc.admin import Dispatch
 from jsorc.runtime import Runtime
 from jsorc.settings import Settings
 
-app = Celery("jsorc", include=["tasks.actions", "tasks.regeneration", "tasks.services"])
+app = Celery(
+    "jsorc", include=["tasks.actions", "tasks.regeneration", "tasks.services", "tasks.policy"]
+)
 app.config_from_object("celeryconfig")
 
 _runtime: Runtime | None = None

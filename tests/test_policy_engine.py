@@ -94,3 +94,22 @@ def test_the_default_policy_moves_nothing(rt: Runtime, inline_dispatch: Dispatch
     admin.load(rt, "text_tools", MODULE, dispatch=inline_dispatch)
     report = run_policy_tick(rt, dispatch=inline_dispatch, totals=lambda: {})
     assert report == {"policy": "default", "moves": []}
+
+
+def test_actionpolicy_set_and_get_over_the_api(api) -> None:  # noqa: ANN001
+    code, reply = api.post(
+        "/js_admin/jsorc_actionpolicy_set",
+        json_body={"name": "adaptive", "params": {"node_memory_mb": 2048, "min_calls": 10}},
+    )
+    assert code == 200
+    assert reply["policy"]["params"]["node_memory_mb"] == 2048.0
+    code, reply = api.post("/js_admin/jsorc_actionpolicy_get", json_body={})
+    assert (code, reply["policy"]["name"], reply["policy"]["params"]["min_calls"]) == (
+        200,
+        "adaptive",
+        10,
+    )
+    code, reply = api.post(
+        "/js_admin/jsorc_actionpolicy_set", json_body={"name": "adaptive", "params": {"x": 1}}
+    )
+    assert code == 400 and "has no parameter(s) ['x']" in reply["error"]
