@@ -11,7 +11,14 @@ from jsorc.runtime import Runtime
 from jsorc.settings import Settings
 
 app = Celery(
-    "jsorc", include=["tasks.actions", "tasks.regeneration", "tasks.services", "tasks.policy"]
+    "jsorc",
+    include=[
+        "tasks.actions",
+        "tasks.regeneration",
+        "tasks.services",
+        "tasks.policy",
+        "tasks.measure",
+    ],
 )
 app.config_from_object("celeryconfig")
 

@@ -18,6 +18,7 @@ from jsorc.admin import Dispatch
 from jsorc.api.actions import action_routes
 from jsorc.api.auth import install_guards
 from jsorc.api.config import config_routes
+from jsorc.api.measure import measure_routes, metrics_routes
 from jsorc.api.policy import policy_routes
 from jsorc.api.services import service_routes
 from jsorc.errors import (
@@ -55,6 +56,8 @@ def create_app(rt: Runtime, dispatch: Dispatch | Callable[[], Dispatch]) -> Fast
     app.include_router(action_routes(rt, dispatcher))
     app.include_router(config_routes(rt))
     app.include_router(service_routes(rt, dispatcher))
+    app.include_router(measure_routes(rt))
+    app.include_router(metrics_routes(rt))
     app.include_router(policy_routes(rt))
 
     @app.post("/js_admin/{name}", include_in_schema=False)
