@@ -333,7 +333,10 @@ def finish(rt: Runtime, test_id: int, shard_results: list[dict[str, Any]]) -> di
         timeline=timeline,
         shards=[{"shard": s["shard"], "count": s["count"], "errors": s["errors"]}
                 for s in shard_results],
-        placement_changes=trackact.placement_changes(rt, started=start_at, stopped=time.time()),
+        # from the request on, so the policy's own moves while preparing (t < 0) show
+        placement_changes=trackact.placement_changes(
+            rt, started=stored["started"], stopped=time.time()
+        ),
         placements={
             name: p.mode for name, p in rt.state.fetch_placements().items()
             if name in apps()[request["app"]].actions
