@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jsorc.errors import JsorcError
+from jsorc.measure import commands as measure_commands
 from jsorc.settings import Settings
 
 _SINGLE_DASH_LONG = re.compile(r"^-([a-z][a-z0-9_-]+)(=.*)?$")
@@ -105,12 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="{}",
         help="a JSON object of named arguments, or a JSON array of positional ones",
     )
+    measure_commands.add_parsers(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(normalise_args(sys.argv[1:] if argv is None else argv))
-    quiet = args.command in ("demo", "actions", "call", "config", "service", "actionpolicy")
+    quiet = args.command in (
+        "demo", "actions", "call", "config", "service", "actionpolicy",
+        *measure_commands.COMMANDS,
+    )  # fmt: skip
     level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -144,6 +149,8 @@ def _run(args: argparse.Namespace) -> int:
             result = client.actionpolicy_set(args.name, _key_values(args.params))
         print(json.dumps(result, indent=2))
         return 0
+    if args.command in measure_commands.COMMANDS:
+        return measure_commands.run(_client(settings), args)
     if args.command == "service":
         client = _client(settings)
         if args.verb == "info":

@@ -122,6 +122,27 @@ class Client:
     def actionpolicy_get(self) -> dict[str, Any]:
         return self.admin("jsorc_actionpolicy_get")["policy"]
 
+    def measure(self, subject: str, verb: str, **body: Any) -> dict[str, Any]:
+        """trackact, benchmark or tracksys: start, stop or report (stop and report give
+        the report; `id=` picks a stored one)."""
+        reply = self.admin(f"jsorc_{subject}_{verb}", **body)
+        return reply.get("report", reply)
+
+    def loadtest(self, app: str, **options: Any) -> int:
+        """Queue a load test (duration, concurrency or rate, policy, shards); its id."""
+        return self.admin("jsorc_loadtest", app=app, **options)["id"]
+
+    def loadtest_status(self, test_id: int) -> dict[str, Any]:
+        return self.admin("jsorc_loadtest_status", id=test_id)["loadtest"]
+
+    def loadtest_report(self, test_id: int, *, html: bool = False) -> Any:
+        reply = self.admin("jsorc_loadtest_report", id=test_id, format="html" if html else "json")
+        return reply["html"] if html else reply["report"]
+
+    def reports(self, kind: str | None = None) -> list[dict[str, Any]]:
+        body = {} if kind is None else {"kind": kind}
+        return self.admin("jsorc_reports_list", **body)["reports"]
+
     def wait_for(
         self, name: str, *, status: str | None = "READY", timeout: float = 120.0, poll: float = 0.2
     ) -> dict[str, Any]:

@@ -3,8 +3,11 @@ and the request timer's helpers (context manager, decorator, ASGI middleware).""
 
 from __future__ import annotations
 
+import io
+import json
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +20,7 @@ from jsorc.measure.histogram import RELATIVE_ERROR
 from jsorc.redis_server import free_port
 from jsorc.router import Router
 from jsorc.runtime import Runtime
-from tests.conftest import ApiCaller, wait_until
+from tests.conftest import TEST_TOKEN, ApiCaller, wait_until
 
 NS_PER_MS = 1_000_000
 
@@ -171,3 +174,32 @@ def test_a_policy_without_its_module_is_not_available_yet(
     monkeypatch.setitem(sys.modules, "jsorc.policies.engine", None)  # import fails
     code, reply = post(api, "jsorc_loadtest", app="document_digest", policy="adaptive")
     assert (code, reply["error"]) == (400, "policy adaptive is not available yet")
+
+
+def test_the_cli_words_run_a_load_test_with_a_summary(
+    api: ApiCaller, rt: Runtime, tmp_path: Path
+) -> None:
+    from jsorc.cli import build_parser
+    from jsorc.client import Client
+    from jsorc.measure import commands
+
+    client = Client(api.base, token=TEST_TOKEN)
+    out = io.StringIO()
+    html = tmp_path / "report.html"
+    args = build_parser().parse_args(
+        ["loadtest", "document_digest", "--duration", "1", "--concurrency", "1",
+         "--html", str(html)]
+    )  # fmt: skip
+    assert commands.run(client, args, out=out) == 0
+    (report,) = client.reports("loadtest")
+    count = client.loadtest_report(report["id"])["data"]["summary"]["count"]
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"load test {report['id']}: document_digest for 1 s")
+    assert lines[2].split()[:2] == [str(count), "0"]  # count, errors
+    assert html.read_text() == client.loadtest_report(report["id"], html=True)
+
+    out = io.StringIO()
+    assert commands.run(client, build_parser().parse_args(["benchmark", "report"]), out=out) == 0
+    assert json.loads(out.getvalue()) == {}
+    assert client.measure("trackact", "start")["success"] is True
+    assert client.measure("trackact", "stop")["actions"] == {}
