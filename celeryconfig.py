@@ -1,18 +1,24 @@
 """Celery settings for JSORC's workers and Beat.
 
-At-least-once: a task is acknowledged after it ran, and re-queued if its worker dies.
+At-least-once: a task is acknowledged after it ran, and re-queued if its worker dies
+(after the visibility timeout, which is checked here to exceed the longest task).
 Broker and result backend are the Redis of the JSORC settings (JSORC_REDIS_URL).
 """
 
+from jsorc.delivery import check_visibility_timeout
 from jsorc.settings import Settings
 
 _settings = Settings.from_env()
+# Fail fast: a visibility timeout shorter than a task would run it twice at once.
+check_visibility_timeout(_settings)
 
 broker_url = _settings.redis_url
 result_backend = _settings.redis_url
 broker_connection_retry_on_startup = True
 # Seconds before an unacknowledged task is handed to another worker; longer than any task.
-broker_transport_options = {"visibility_timeout": 3600}
+broker_transport_options = {"visibility_timeout": _settings.visibility_timeout}
+# Each worker also consumes its own queue, so the canary can reach one worker in particular.
+worker_direct = True
 
 task_serializer = "json"
 result_serializer = "json"

@@ -1,11 +1,10 @@
 """Regeneration: the periodic tick that brings dead action servers back.
 
-Single-flight across every worker and Beat replica: a tick takes a Redis lock whose TTL
-outlasts a tick, and a tick that finds it held is skipped; a tick that comes less than
-half an interval after the last one (a second Beat firing the same interval) is skipped
-too. A tick first restores from SQL what Redis lost, then checks every remote action.
-It decides and marks; the respawns are handed to `respawn` (the task layer enqueues
-them), so a slow start never holds up the tick.
+Single-flight across every worker and Beat replica: a tick holds a Redis lock whose TTL
+outlasts a tick (checked) and is renewed while it runs; a tick that finds it held, or that
+comes within half an interval of the last (a second Beat), is skipped. A tick restores
+from SQL what Redis lost, checks every remote action and, when given, the workers (canary).
+It decides and marks; respawns go to `respawn` (the task layer enqueues them).
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from typing import Any
 
 from jsorc import keys
 from jsorc.backends import fetch_spec
+from jsorc.canary import WorkerHealth
 from jsorc.errors import ActionNotReady, BackendError
 from jsorc.keepalive.watch import KeptAlive
 from jsorc.locks import single_flight
@@ -43,17 +43,26 @@ class TickReport:
     respawned: list[str] = dataclasses.field(default_factory=list)
     restored: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     services: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    workers: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
 
 
 def run_tick(
-    rt: Runtime, *, respawn: Callable[[str], None], kept_alive: KeptAlive | None = None
+    rt: Runtime,
+    *,
+    respawn: Callable[[str], None],
+    kept_alive: KeptAlive | None = None,
+    watch_workers: Callable[[], list[WorkerHealth]] | None = None,
 ) -> TickReport:
     """One regeneration tick; `respawn(name)` is called for each action to bring back,
-    and `kept_alive` (when given) watches the services named in keep_alive."""
+    `kept_alive` (when given) watches the services named in keep_alive, and
+    `watch_workers` (when given) runs the canary round of this tick."""
     started = time.monotonic()
     ttl = max(MIN_LOCK_TTL, 3 * rt.settings.backoff_interval)
-    with single_flight(rt.state.client, keys.REGENERATION_LOCK, ttl=ttl) as lock:
+    interval = rt.settings.backoff_interval
+    with single_flight(
+        rt.state.client, keys.REGENERATION_LOCK, ttl=ttl, renew=True, longer_than=interval
+    ) as lock:
         if lock is None or not _claim_slot(rt):
             rt.state.count_tick("skipped")
             logger.debug("Regeneration tick skipped: another is running or just ran.")
@@ -73,6 +82,8 @@ def run_tick(
         if kept_alive is not None and rt.settings.keep_alive:
             healths = kept_alive.tick(rt.settings.keep_alive, automate=rt.settings.automation)
             report.services = [dataclasses.asdict(health) for health in healths]
+        if watch_workers is not None:
+            report.workers = [dataclasses.asdict(health) for health in watch_workers()]
         rt.state.count_tick("run")
         if report.respawned:
             rt.state.count_tick("respawned", len(report.respawned))

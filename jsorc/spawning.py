@@ -1,6 +1,7 @@
 """Spawning and retiring action servers: the domain work behind the spawn and retire
 tasks. Idempotent under redelivery: one lock per action, and a spawn that finds a live,
-answering server adopts it instead of starting a second one.
+answering server adopts it instead of starting a second one. The lock is renewed while
+a slow start runs, so a second delivery of the same task never starts in parallel.
 """
 
 from __future__ import annotations
@@ -20,14 +21,17 @@ logger = logging.getLogger(__name__)
 
 # Seconds between readiness probes of a starting server.
 READY_POLL = 0.1
-# Seconds a retire waits for a spawn of the same action to finish.
-RETIRE_WAIT = 180.0
+# Seconds an action's lock lives unless renewed; it is renewed every third of that while
+# a spawn or retire runs, so it outlives any server start.
+LOCK_TTL = 30.0
+# Seconds a retire waits for a spawn of the same action beyond server_start_timeout.
+RETIRE_MARGIN = 10.0
 
 
 def spawn_action(rt: Runtime, name: str, *, reason: str = "load") -> Placement | None:
     """Bring the remote server of `name` to READY; returns the resulting placement."""
     timeout = rt.settings.server_start_timeout
-    with single_flight(rt.state.client, keys.action_lock(name), ttl=timeout + 60) as lock:
+    with single_flight(rt.state.client, keys.action_lock(name), ttl=LOCK_TTL, renew=True) as lock:
         if lock is None:
             logger.info("Spawn of %r already under way elsewhere.", name)
             return rt.state.fetch_placement(name)
@@ -55,8 +59,10 @@ def spawn_action(rt: Runtime, name: str, *, reason: str = "load") -> Placement |
 
 def retire_action(rt: Runtime, name: str, *, reason: str = "unload") -> bool:
     """Stop the server of `name`; drop its placement if it was retiring."""
-    ttl = rt.settings.server_start_timeout + 60
-    with single_flight(rt.state.client, keys.action_lock(name), ttl=ttl, wait=RETIRE_WAIT) as lock:
+    wait = rt.settings.server_start_timeout + RETIRE_MARGIN
+    with single_flight(
+        rt.state.client, keys.action_lock(name), ttl=LOCK_TTL, wait=wait, renew=True
+    ) as lock:
         if lock is None:
             logger.warning("Retire of %r gave up waiting for its lock.", name)
             return False
