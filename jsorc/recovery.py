@@ -24,14 +24,21 @@ class Restored:
     placements: list[str] = dataclasses.field(default_factory=list)
 
 
-def restore(rt: Runtime, *, respawn: Callable[[str], None]) -> Restored:
+def restore(
+    rt: Runtime,
+    *,
+    respawn: Callable[[str], None],
+    live_placements: dict[str, Placement] | None = None,
+) -> Restored:
+    """Put back what Redis lacks; `live_placements` saves a read when the caller has them."""
     restored = Restored()
     live_configs = rt.state.fetch_configs()
     for name, config in rt.db.fetch_configs().items():
         if name not in live_configs:
             rt.state.save_config(name, config)
             restored.configs.append(name)
-    live_placements = rt.state.fetch_placements()
+    if live_placements is None:
+        live_placements = rt.state.fetch_placements()
     for name, mode in rt.db.fetch_placements().items():
         if name in live_placements:
             continue

@@ -33,7 +33,7 @@ MIN_LOCK_TTL = 30.0
 # Fraction of backoff_interval during which a second tick counts as a duplicate.
 SLOT_FRACTION = 0.5
 # Health probes run this many at a time.
-PROBE_THREADS = 16
+PROBE_THREADS = 4  # more only contend for the GIL: measured slower at 16
 
 
 @dataclasses.dataclass
@@ -69,8 +69,10 @@ def run_tick(
             return TickReport(skipped=True)
         rt.state.record_tick(time.time())
         report = TickReport()
-        report.restored = dataclasses.asdict(restore(rt, respawn=respawn))
-        remote = [p for p in rt.state.fetch_placements().values() if p.mode == REMOTE]
+        placements = rt.state.fetch_placements()
+        restored = restore(rt, respawn=respawn, live_placements=placements)
+        report.restored = dataclasses.asdict(restored)
+        remote = [p for p in placements.values() if p.mode == REMOTE]
         report.checked = len(remote)
         with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
             verdicts = list(pool.map(lambda p: (p, _verdict(rt, p)), remote))

@@ -186,3 +186,28 @@ def test_service_info_and_refresh_over_the_api(api: ApiCaller, rt: Runtime) -> N
     kept_alive().shutdown()
     for name in kept_alive().processes.names():
         kept_alive().processes.stop(name)
+
+
+def test_a_hung_service_process_is_replaced(rt: Runtime, kept: KeptAlive) -> None:
+    port = free_port()
+    set_config(rt, "service.redis", {"port": port, "ready_wait": 1})
+    kept.tick(("redis",))
+    hung = pid_of(kept, "redis")
+    wait_until(lambda: kept.processes.process("redis") and _age(kept) > 1.0, timeout=5,
+               what="past ready_wait")  # fmt: skip
+    os.kill(hung, signal.SIGSTOP)  # alive, answering nothing
+    try:
+        [health] = kept.tick(("redis",))
+    finally:
+        if psutil.pid_exists(hung):
+            os.kill(hung, signal.SIGCONT)
+
+    assert (health.state, health.outcome) == ("RUNNING", "restarted")
+    assert pid_of(kept, "redis") != hung
+    assert redis.Redis(port=port).ping() is True
+
+
+def _age(kept: KeptAlive) -> float:
+    import time
+
+    return time.time() - float(kept.processes.record("redis")["started"])

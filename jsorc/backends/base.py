@@ -18,7 +18,8 @@ SPEC_PATH = "/jaseci_actions_spec/"
 # Seconds the readiness probe waits for an answer.
 PROBE_TIMEOUT = 2.0
 
-_probe_pool = urllib3.PoolManager(num_pools=64, maxsize=4, retries=False)
+# One pool per action server probed; a tick probes each server once, so few connections.
+_probe_pool = urllib3.PoolManager(num_pools=4096, maxsize=4, retries=False)
 
 
 class ClusterBackend(Protocol):

@@ -56,6 +56,7 @@ class DetachedProcesses:
 
     def save(self, name: str, record: Mapping[str, Any]) -> None:
         self.state.save_process(self.kind, name, record)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         path = self._record_file(name)
         path.with_suffix(".tmp").write_text(json.dumps(dict(record)))
         path.with_suffix(".tmp").replace(path)

@@ -105,6 +105,12 @@ class KeptAlive:
         if service.check():
             return self._report(ServiceHealth(name, ServiceState.RUNNING, outcome=outcome))
         self._record_loss(name, service.last_error or str(service.state))
+        if allowed and outcome == "kept" and self._settled(name, config):
+            # Its process runs but the service does not answer (hung): replace the process.
+            logger.warning("Service %r does not answer; restarting its process.", name)
+            self.processes.stop(name)
+            outcome, error = self._apply_manifest(name)
+            outcome = "restarted" if outcome == "started" else outcome
         if not allowed:
             why = (
                 "disabled" if not service.enabled
@@ -133,6 +139,12 @@ class KeptAlive:
         except JsorcError as exc:
             logger.warning("Could not apply the manifest of %r: %s", name, exc)
             return "failed", f"manifest: {exc}"
+
+    def _settled(self, name: str, config: dict[str, Any]) -> bool:
+        """Whether the service's process has had its ready_wait to come up."""
+        record = self.processes.record(name) or {}
+        started = float(record.get("started", 0) or 0)
+        return time.time() - started > float(config.get("ready_wait", 0))
 
     def _apply_on_cluster(self, name: str) -> tuple[str, str]:
         try:
