@@ -65,7 +65,7 @@ from jsorc.configuration import set_config  # noqa: E402
 from jsorc.keepalive.watch import KeptAlive  # noqa: E402
 from jsorc.placement import READY, REMOTE, Placement  # noqa: E402
 from jsorc.redis_server import RedisServer, free_port  # noqa: E402
-from jsorc.regeneration import run_tick  # noqa: E402
+from jsorc.regeneration import PROBE_THREADS, run_tick  # noqa: E402
 from jsorc.runtime import Runtime  # noqa: E402
 from jsorc.settings import Settings  # noqa: E402
 
@@ -594,12 +594,10 @@ def print_tick_cost(cost: dict[str, Any]) -> None:
             f"{slope:.0f} µs per added action"
         )
     print("   each action: a pid + start-time check (Redis record, psutil) and an HTTP GET of")
-    print("   its spec, 16 at a time, against one real action server; plus restore() from SQL.")
-    print("   All placements share that server, so the probes share one urllib3 pool of 4")
-    print("   connections, which 16 probe threads overflow (the pool warnings below).")
+    print(f"   its spec, {PROBE_THREADS} at a time, against one real action server; plus")
+    print("   restore() from SQL. All placements share that one server here.")
     print("   * machine-wide TcpExt ListenOverflows during the timed ticks: each one a connect")
-    print("     that waits 1 s for a SYN retransmit (the action server listens with a backlog")
-    print("     of 5); other programs on the machine count too.")
+    print("     that waits 1 s for a SYN retransmit; other programs on the machine count too.")
 
 
 class WarningTally(logging.Handler):
