@@ -18,8 +18,8 @@ from jsorc.admin import Dispatch
 from jsorc.api.actions import action_routes
 from jsorc.api.auth import install_guards
 from jsorc.api.config import config_routes
+from jsorc.api.failures import install_failure_handlers
 from jsorc.api.measure import measure_routes, metrics_routes
-from jsorc.api.outages import install_outage_handlers
 from jsorc.api.policy import policy_routes
 from jsorc.api.services import service_routes
 from jsorc.errors import (
@@ -75,7 +75,7 @@ def create_app(rt: Runtime, dispatch: Dispatch | Callable[[], Dispatch]) -> Fast
 
     _install_error_handlers(app)
     install_guards(app, rt)
-    install_outage_handlers(app)
+    install_failure_handlers(app)
     return app
 
 

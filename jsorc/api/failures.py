@@ -1,6 +1,8 @@
-"""The API's answer when the SQL database is away: 503 with what to do, never a 500.
+"""How the API answers failures no route handles, in its usual `{success, error}` shape.
 
-Admin operations write SQL before Redis, so a call refused here changed nothing.
+The SQL database being away is a 503 (admin operations write SQL before Redis, so a call
+refused here changed nothing); a refusal raised by the framework itself (a body it
+cannot parse, a wrong method) keeps its 4xx status with the message as `error`.
 Non-goal: retrying; the caller (or the next regeneration tick) tries again.
 """
 
@@ -11,11 +13,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
 
 
-def install_outage_handlers(app: FastAPI) -> None:
+def install_failure_handlers(app: FastAPI) -> None:
     @app.exception_handler(DBAPIError)
     async def database_away(_request: Request, exc: DBAPIError) -> JSONResponse:
         logger.warning("SQL database unreachable: %s", type(exc.orig).__name__)
@@ -26,4 +29,12 @@ def install_outage_handlers(app: FastAPI) -> None:
                 "try again once it is back (JSORC_DATABASE_URL)",
             },
             status_code=503,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def refused(_request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"success": False, "error": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=exc.headers,
         )
