@@ -118,6 +118,11 @@ class Router:
             self._checked = time.monotonic()
             if version == self._version and not force:
                 return
+            if version == 0 and self._version > 0:
+                # The counter only grows, so Redis lost its state (a restart, FLUSHALL):
+                # keep routing by the last view until regeneration restores it from SQL.
+                logger.warning("Placements vanished from Redis; keeping the last known ones.")
+                return
             view = self.state.fetch_placements()
             self._view, self._targets, self._version = view, {}, version
             self._where = {}

@@ -76,7 +76,9 @@ class PrometheusService(Service[str]):
         self.app = url
 
     def check_health(self) -> None:
-        _expect_ok(f"{self.app}/-/healthy")
+        # /-/ready, not /-/healthy: a Prometheus that just started is healthy before it
+        # can answer queries.
+        _expect_ok(f"{self.app}/-/ready")
 
 
 class Mailer:
