@@ -17,15 +17,13 @@ from collections.abc import Callable, Iterable
 
 import redis
 
+from jsorc import keys
 from jsorc.db import Database
 
 logger = logging.getLogger(__name__)
 
-# NOTE: these keys belong with the rest in keys.py; they sit here until that file is free.
-# hash per worker: state, token (of the canary in flight), sent, answered (epoch seconds)
-WORKER = "jsorc:worker:{name}"
-# set: names of workers with a record
-WORKERS = "jsorc:workers"
+WORKER = keys.WORKER
+WORKERS = keys.WORKERS
 
 CONSUMING = "CONSUMING"
 STALLED = "STALLED"

@@ -37,6 +37,11 @@ POLICY = PREFIX + "policy"
 POLICY_STATE = PREFIX + "policy:state"
 # lock: one policy tick at a time
 POLICY_LOCK = PREFIX + "lock:policy"
+# hash per Celery worker (the canary): state, token of the canary in flight, sent,
+# answered (epoch seconds)
+WORKER = PREFIX + "worker:{name}"
+# set: names of workers with a canary record
+WORKERS = PREFIX + "workers"
 # lock: one Beat at a time migrates and writes the schedule at start-up
 BEAT_SETUP_LOCK = PREFIX + "lock:beat-setup"
 # lock: one spawn or retire of a given action at a time
