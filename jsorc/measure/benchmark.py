@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from jsorc.measure import reports
 from jsorc.measure.histogram import Histogram
 from jsorc.measure.recorder import FLUSH_INTERVAL_S, Recorder
-from jsorc.measure.sessions import end_session, fetch_session, start_session
+from jsorc.measure.sessions import end_session, report_or_session, start_session
 from jsorc.measure.store import LatencyStore, Series, series_from_json, series_to_json, window
 from jsorc.runtime import Runtime
 from jsorc.state import StateStore
@@ -136,13 +136,11 @@ def stop(rt: Runtime) -> dict[str, Any]:
 
 def report(rt: Runtime, report_id: int | None = None) -> dict[str, Any]:
     """Report `report_id`; else the running benchmark so far; else the last one; else {}."""
-    if report_id is not None:
-        return reports.fetch_report(rt.db, report_id, kind=KIND)["data"]
-    session = fetch_session(rt.state, KIND)
-    if session is not None:
+
+    def so_far(rt: Runtime, session: dict[str, Any]) -> dict[str, Any]:
         return build_report(rt, session, stopped=time.time())
-    latest = reports.latest_report(rt.db, KIND)
-    return {} if latest is None else latest["data"]
+
+    return report_or_session(rt, KIND, report_id, build=so_far)
 
 
 def build_report(rt: Runtime, session: dict[str, Any], *, stopped: float) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -51,3 +52,23 @@ def end_session(state: StateStore, kind: str) -> dict[str, Any] | None:
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         raise StateUnavailable(f"Redis state store unreachable: {exc}") from exc
     return {k: json.loads(v) for k, v in raw.items()} if raw else None
+
+
+def report_or_session(
+    rt: Any,
+    kind: str,
+    report_id: int | None,
+    *,
+    build: Callable[[Any, dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    """Report `report_id`; else the running session of `kind` so far (`build(rt, session)`);
+    else the last saved report of that kind; else {}."""
+    from jsorc.measure import reports
+
+    if report_id is not None:
+        return reports.fetch_report(rt.db, report_id, kind=kind)["data"]
+    session = fetch_session(rt.state, kind)
+    if session is not None:
+        return build(rt, session)
+    latest = reports.latest_report(rt.db, kind)
+    return {} if latest is None else latest["data"]

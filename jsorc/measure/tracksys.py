@@ -21,7 +21,7 @@ from prometheus_api_client import PrometheusApiClientException, PrometheusConnec
 
 from jsorc.backends.processes import DetachedProcesses
 from jsorc.measure import reports
-from jsorc.measure.sessions import end_session, fetch_session, start_session
+from jsorc.measure.sessions import end_session, fetch_session, report_or_session, start_session
 from jsorc.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -196,13 +196,11 @@ def stop(rt: Runtime) -> dict[str, Any]:
 
 def report(rt: Runtime, report_id: int | None = None) -> dict[str, Any]:
     """Report `report_id`; else the running session so far; else the last one; else {}."""
-    if report_id is not None:
-        return reports.fetch_report(rt.db, report_id, kind=KIND)["data"]
-    session = fetch_session(rt.state, KIND)
-    if session is not None:
+
+    def so_far(rt: Runtime, session: dict[str, Any]) -> dict[str, Any]:
         return build_report(rt, session, stopped=time.time())
-    latest = reports.latest_report(rt.db, KIND)
-    return {} if latest is None else latest["data"]
+
+    return report_or_session(rt, KIND, report_id, build=so_far)
 
 
 def build_report(rt: Runtime, session: dict[str, Any], *, stopped: float) -> dict[str, Any]:
