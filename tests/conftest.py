@@ -23,6 +23,8 @@ from jsorc.redis_server import RedisServer, free_port
 from jsorc.runtime import Runtime
 from jsorc.settings import Settings
 
+pytest_plugins = ["tests.kube.fixtures"]
+
 ALLOWED = ("jsorc_examples",)
 # The admin API's bearer token in tests; ApiCaller sends it.
 TEST_TOKEN = "test-token-0123456789"

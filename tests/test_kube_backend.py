@@ -27,26 +27,13 @@ from jsorc.placement import FAILED, READY, REMOTE, STARTING, Placement
 from jsorc.runtime import Runtime
 from jsorc.settings import Settings
 from jsorc.spawning import spawn_action
-from tests.kube.emulator import ApiServerEmulator, running_emulator
+from tests.kube.emulator import ApiServerEmulator
 from tests.kube.samples import NAMESPACE, sample
 
 ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = ("jsorc_examples",)
 # Seconds a local action server has to write its port file.
 SERVER_START = 30.0
-
-
-@pytest.fixture
-def emulator() -> Iterator[ApiServerEmulator]:
-    with running_emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emulator: ApiServerEmulator) -> Iterator[KubeClient]:
-    kube = client_for(emulator.url, timeout=(2.0, 5.0))
-    yield kube
-    kube.close()
 
 
 @pytest.fixture

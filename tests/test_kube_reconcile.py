@@ -6,15 +6,14 @@ keep volume claims unless unsafe, and never touch another owner's objects.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from jsorc.kube import errors
-from jsorc.kube.client import KubeClient, client_for
+from jsorc.kube.client import KubeClient
 from jsorc.kube.reconciling import prune, reconcile
-from tests.kube.emulator import ApiServerEmulator, running_emulator
+from tests.kube.emulator import ApiServerEmulator
 from tests.kube.samples import NAMESPACE, WHERE, WIDGET_CRD, sample
 
 OWNER = "stack"
@@ -35,19 +34,6 @@ COUNTS = {
     "DaemonSet": 1,
     "Widget": 3,
 }
-
-
-@pytest.fixture
-def emulator() -> Iterator[ApiServerEmulator]:
-    with running_emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emulator: ApiServerEmulator) -> Iterator[KubeClient]:
-    kube = client_for(emulator.url, timeout=(2.0, 5.0))
-    yield kube
-    kube.close()
 
 
 def big_manifest() -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import kmock
@@ -24,7 +23,7 @@ from jsorc.kube.kinds import KindTable
 from jsorc.kube.objects import Ref, list_labelled, read
 from jsorc.kube.patching import patch
 from jsorc.kube.watching import wait_for
-from tests.kube.emulator import ApiServerEmulator, running_emulator
+from tests.kube.emulator import ApiServerEmulator
 from tests.kube.samples import NAMESPACE, WHERE, WIDGET_CRD, sample
 
 KINDS = KindTable.for_objects([WIDGET_CRD])
@@ -44,19 +43,6 @@ STATUS_410 = {
     "message": "too old resource version",
     "code": 410,
 }
-
-
-@pytest.fixture
-def emulator() -> Iterator[ApiServerEmulator]:
-    with running_emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emulator: ApiServerEmulator) -> Iterator[KubeClient]:
-    kube = client_for(emulator.url, timeout=(2.0, 5.0))
-    yield kube
-    kube.close()
 
 
 def ref_of(obj: dict[str, Any]) -> Ref:
