@@ -56,7 +56,7 @@ def test_a_killed_redis_is_healthy_again_on_the_next_tick(rt: Runtime, kept: Kep
     first = pid_of(kept, "redis")
 
     [health] = kept.tick(("redis",))
-    assert (health.state, health.outcome) == ("RUNNING", "kept")
+    assert (health.state, health.outcome) == ("RUNNING", "checked")
 
     kill(first)
     [health] = kept.tick(("redis",))
@@ -138,6 +138,8 @@ def test_the_database_service_fails_on_a_bad_url_and_recovers(rt: Runtime, kept:
 def test_task_workers_are_counted(rt: Runtime, kept: KeptAlive, worker: Any) -> None:
     [health] = kept.tick(("task",))
     assert health.state == "RUNNING", health.error
+    # A worker already answers, so none was started from the manifest.
+    assert kept.processes.process("task") is None
 
     set_config(rt, "service.task", {"min_workers": 2, "manifest": False, "ready_wait": 0})
     [health] = kept.tick(("task",))

@@ -13,6 +13,7 @@ import json
 import shutil
 import string
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,12 @@ def load(name: str, *, directory: Path | None = None) -> dict[str, Any] | None:
 
 
 def apply(
-    processes: DetachedProcesses, name: str, manifest: dict[str, Any], config: dict[str, Any]
+    processes: DetachedProcesses,
+    name: str,
+    manifest: dict[str, Any],
+    config: dict[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """Make the service's process match its manifest: 'kept', 'started' or 'restarted'."""
     directory = processes.run_dir / name
@@ -60,7 +66,7 @@ def apply(
     directory.mkdir(parents=True, exist_ok=True)
     for file_name, content in (filled.get("files") or {}).items():
         (directory / file_name).write_text(content)
-    processes.start(name, [str(part) for part in filled["command"]])
+    processes.start(name, [str(part) for part in filled["command"]], env=env)
     processes.save(name, {**(processes.record(name) or {}), "version": version})
     return "restarted" if running is not None else "started"
 

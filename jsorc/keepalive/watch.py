@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import time
 from typing import Any
 
@@ -26,6 +27,8 @@ from jsorc.services import Registry, ServiceState
 logger = logging.getLogger(__name__)
 
 SETTING_PREFIX = "service."
+# Seconds between start attempts while a service comes up.
+START_POLL = 0.1
 # Config keys holding any of these are secrets: never shown, never logged.
 SECRET_WORDS = ("password", "secret", "token")
 # Keys every service's config may hold besides its own.
@@ -53,7 +56,9 @@ class KeptAlive:
             state=rt.state, kind="service", run_dir=rt.settings.home / "services"
         )
         self._configs = self.configs()
-        self.registry: Registry = build_registry(self._configs)
+        self.registry: Registry = build_registry(
+            {name: _no_wait(config) for name, config in self._configs.items()}
+        )
 
     def configs(self) -> dict[str, dict[str, Any]]:
         stored = self.rt.db.fetch_settings()
@@ -87,30 +92,18 @@ class KeptAlive:
 
         A newer registration of the same priority wins and drops the built service;
         building is left to the next lookup, after the manifest has been applied."""
-        self.registry.register_service(name, CATALOG[name], config=self._configs[name])
+        config = _no_wait(self._configs[name])
+        self.registry.register_service(name, CATALOG[name], config=config)
 
     def _watch(self, name: str, *, automate: bool = True) -> ServiceHealth:
         if name not in CATALOG:
             return self._report(ServiceHealth(name, "UNKNOWN", f"no service named {name!r}"))
         config = self._configs[name]
         allowed = automate and config.get("automated", True) and config.get("enabled", True)
-        outcome, error = "checked", ""
-        if allowed:
-            # The manifest first: a service built or retried against a dead process
-            # would only wait out its ready_wait.
-            outcome, error = self._apply_manifest(name)
-            if outcome in ("started", "restarted"):
-                self._record_loss(name, "its process was not running")
-        service = self.registry.service(name)
+        service = self.registry.service(name)  # built with no wait: a quick probe
         if service.check():
-            return self._report(ServiceHealth(name, ServiceState.RUNNING, outcome=outcome))
+            return self._report(ServiceHealth(name, ServiceState.RUNNING, outcome="checked"))
         self._record_loss(name, service.last_error or str(service.state))
-        if allowed and outcome == "kept" and self._settled(name, config):
-            # Its process runs but the service does not answer (hung): replace the process.
-            logger.warning("Service %r does not answer; restarting its process.", name)
-            self.processes.stop(name)
-            outcome, error = self._apply_manifest(name)
-            outcome = "restarted" if outcome == "started" else outcome
         if not allowed:
             why = (
                 "disabled" if not service.enabled
@@ -118,11 +111,27 @@ class KeptAlive:
                 else "automation is off"
             )  # fmt: skip
             return self._report(ServiceHealth(name, str(service.state), why, outcome="left"))
+        outcome, error = self._apply_manifest(name)
+        if outcome == "kept" and self._settled(name, config):
+            # Its process runs but the service does not answer (hung): replace the process.
+            logger.warning("Service %r does not answer; restarting its process.", name)
+            self.processes.stop(name)
+            outcome, error = self._apply_manifest(name)
+            outcome = "restarted" if outcome == "started" else outcome
         if outcome != "failed":
-            self.registry.start(name)
-            error = self.registry.service(name).last_error or ""
+            error = self._start_within(name, float(config.get("ready_wait", 0)))
         state = str(self.registry.service(name).state)
         return self._report(ServiceHealth(name, state, error, outcome=outcome))
+
+    def _start_within(self, name: str, seconds: float) -> str:
+        """Start the service again until it runs or `seconds` pass; its last error, if any."""
+        deadline = time.monotonic() + seconds
+        while True:
+            self.registry.start(name)
+            service = self.registry.service(name)
+            if service.is_running() or time.monotonic() >= deadline:
+                return service.last_error or ""
+            time.sleep(START_POLL)
 
     def _apply_manifest(self, name: str) -> tuple[str, str]:
         """What applying the service's manifest did, and the error if it failed."""
@@ -135,7 +144,9 @@ class KeptAlive:
             manifest = local_manifests.load(name)
             if manifest is None:
                 return "checked", ""
-            return local_manifests.apply(self.processes, name, manifest, config), ""
+            # The process gets JSORC's own settings: a task worker must find this Redis.
+            env = {**os.environ, **self.rt.settings.to_env()}
+            return local_manifests.apply(self.processes, name, manifest, config, env=env), ""
         except JsorcError as exc:
             logger.warning("Could not apply the manifest of %r: %s", name, exc)
             return "failed", f"manifest: {exc}"
@@ -175,6 +186,11 @@ class KeptAlive:
         if record["state"] != ServiceState.RUNNING:
             logger.warning("Service %r is %s: %s", health.name, record["state"], health.error)
         return health
+
+
+def _no_wait(config: dict[str, Any]) -> dict[str, Any]:
+    """The config a service is built with: it probes once; the watcher does the waiting."""
+    return {**config, "ready_wait": 0}
 
 
 def service_config(
