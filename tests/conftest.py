@@ -5,7 +5,10 @@ Everything a test starts, it stops: action servers are retired at teardown.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -161,3 +164,24 @@ def api(rt: Runtime, worker: Any) -> Iterator[ApiCaller]:
     yield ApiCaller(f"http://127.0.0.1:{port}")
     server.should_exit = True
     thread.join(10)
+
+
+@contextlib.contextmanager
+def text_tools_server(directory: Path) -> Iterator[tuple[str, int]]:
+    """A real action server for jsorc_examples.text_tools in its own process: (host, port)."""
+    port_file = directory / "text_tools.port"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jsorc.server", "--name", "text_tools",
+         "--module", "jsorc_examples.text_tools", "--port-file", str(port_file)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not port_file.exists():
+            assert process.poll() is None, "action server exited while starting"
+            assert time.monotonic() < deadline, "action server did not start"
+            time.sleep(0.05)
+        yield "127.0.0.1", int(port_file.read_text())
+    finally:
+        process.terminate()
+        process.wait(10)

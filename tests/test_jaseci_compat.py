@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from jsorc.placement import READY, REMOTE, Placement
 from jsorc.redis_server import free_port
 from jsorc.router import Router
 from jsorc.state import StateStore
+from tests.conftest import text_tools_server
 
 JASECI_PYTHON = os.environ.get("JSORC_JASECI_PYTHON", "")
 HERE = Path(__file__).resolve().parent
@@ -48,28 +48,9 @@ def wait_for_spec(url: str, process: subprocess.Popen, timeout: float = 60) -> d
 
 
 @pytest.fixture
-def jsorc_server() -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jsorc.server",
-            "--name",
-            "text_tools",
-            "--module",
-            "jsorc_examples.text_tools",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_for_spec(url, process)
-    yield url
-    process.terminate()
-    process.wait(10)
+def jsorc_server(tmp_path: Path) -> Iterator[str]:
+    with text_tools_server(tmp_path) as (host, port):
+        yield f"http://{host}:{port}"
 
 
 @pytest.fixture

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jsorc.actions.wire import decode_call, encode_call
 from jsorc.errors import BadRequest
+from tests.conftest import text_tools_server
 
 
 def sample(a, b=2, *rest, scale=1, **extra):  # noqa: ANN001, ANN002, ANN003, ANN202
@@ -81,30 +78,8 @@ def test_decode_refuses_malformed_bodies(body: Any, message: str) -> None:
 @pytest.fixture(scope="module")
 def text_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real action server for jsorc_examples.text_tools, in its own process."""
-    port_file = Path(tmp_path_factory.mktemp("server")) / "port"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jsorc.server",
-            "--name",
-            "text_tools",
-            "--module",
-            "jsorc_examples.text_tools",
-            "--port-file",
-            str(port_file),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while not port_file.exists():
-        assert process.poll() is None, "action server exited while starting"
-        assert time.monotonic() < deadline, "action server did not start"
-        time.sleep(0.05)
-    yield "127.0.0.1", int(port_file.read_text())
-    process.terminate()
-    process.wait(10)
+    with text_tools_server(tmp_path_factory.mktemp("server")) as address:
+        yield address
 
 
 def _exchange(
